@@ -1,0 +1,137 @@
+"""The ``ebscan`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from ebscan import __version__
+from ebscan.periodogram import METHODS, calnet_period_grid
+from ebscan.preprocess import PreprocessConfig, preprocess_files
+from ebscan.resample import SPLINE_MODES
+from ebscan.shards import ShardWriter, merge_shards, source_files
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _add_preprocess(subparsers: argparse._SubParsersAction) -> None:
+    defaults = PreprocessConfig()
+    p = subparsers.add_parser(
+        "preprocess",
+        help="light-curve files -> HDF5 shard of (LC, GLS) vectors and rejects",
+        description="Turn light-curve FITS files into an HDF5 shard of CALNet input vectors. "
+        "Files that yield no segment are listed on stderr and in the shard's rejects table.",
+    )
+    p.add_argument("files", nargs="*", metavar="FILE", help="light-curve FITS files")
+    p.add_argument("--files-from", metavar="LIST",
+                   help="text file with one light-curve path per line (for long lists)")
+    p.add_argument("--output", "-o", required=True, metavar="SHARD.h5", help="shard to write")
+    p.add_argument("--append", action="store_true",
+                   help="keep what OUTPUT already holds and add only files it does not account for")
+    p.add_argument("--jobs", "-j", type=_positive_int, default=1, help="worker processes")
+    p.add_argument("--gap-days", type=float, default=defaults.gap_days)
+    p.add_argument("--min-points", type=int, default=defaults.min_points,
+                   help="drop segments with fewer good cadences (2000 for 2-min data)")
+    p.add_argument("--clip-percentile", type=float, default=defaults.clip_percentile)
+    p.add_argument("--n-lc", type=int, default=defaults.n_lc)
+    p.add_argument("--spline-mode", choices=sorted(SPLINE_MODES), default=defaults.spline_mode)
+    p.add_argument("--knot-spacing-days", type=float, default=defaults.knot_spacing_days)
+    p.add_argument("--clip-sigma", type=float, default=defaults.clip_sigma)
+    p.add_argument("--clip-rounds", type=int, default=defaults.clip_rounds)
+    p.add_argument("--gls-method", choices=sorted(METHODS), default=defaults.gls_method)
+    p.add_argument("--flux-column", default=None,
+                   help="flux column (default: PDCSAP_FLUX, else FLUX)")
+    p.set_defaults(handler=_preprocess, subparser=p)
+
+
+def _preprocess(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    try:
+        config = PreprocessConfig(
+            gap_days=args.gap_days, min_points=args.min_points,
+            clip_percentile=args.clip_percentile, n_lc=args.n_lc,
+            spline_mode=args.spline_mode, knot_spacing_days=args.knot_spacing_days,
+            clip_sigma=args.clip_sigma, clip_rounds=args.clip_rounds,
+            gls_method=args.gls_method, flux_column=args.flux_column,
+        )
+    except ValueError as exc:
+        parser.error(str(exc))
+    files = list(args.files)
+    if args.files_from:
+        try:
+            with open(args.files_from) as listing:
+                files += [line.strip() for line in listing if line.strip()]
+        except OSError as exc:
+            parser.error(f"--files-from {args.files_from}: {exc.strerror}")
+    if not files:
+        parser.error("no input files (give FILE arguments or --files-from)")
+    done: set[str] = set()
+    if args.append and os.path.exists(args.output):
+        done = source_files(args.output)
+    todo = [os.fspath(f) for f in dict.fromkeys(files) if os.fspath(f) not in done]
+    n_segments = n_rejects = 0
+    try:
+        with ShardWriter(args.output, config, calnet_period_grid()) as writer:
+            if done:
+                writer.add_shard(args.output)
+            for result in preprocess_files(todo, config, jobs=args.jobs):
+                writer.add(result)
+                if result.rejected:
+                    n_rejects += 1
+                    print(f"rejected {result.path}: {result.reject_reason}", file=sys.stderr)
+                n_segments += len(result.segments)
+    except ValueError as exc:  # a shard to append to made with other parameters
+        print(f"ebscan preprocess: error: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"{args.output}: {len(todo)} files -> {n_segments} segments, {n_rejects} rejected"
+        + (f" ({len(done)} files already there)" if done else ""),
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _add_merge(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("merge", help="merge shards made with the same parameters")
+    p.add_argument("shards", nargs="+", metavar="SHARD.h5")
+    p.add_argument("--output", "-o", required=True, metavar="MERGED.h5")
+    p.set_defaults(handler=_merge, subparser=p)
+
+
+def _merge(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    missing = [s for s in args.shards if not os.path.exists(s)]
+    if missing:
+        parser.error(f"no such shard: {missing[0]}")
+    try:
+        merge_shards(args.shards, args.output)
+    except (ValueError, OSError) as exc:
+        print(f"ebscan merge: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``ebscan`` argument parser with all subcommands."""
+    parser = argparse.ArgumentParser(prog="ebscan", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"ebscan {__version__}")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_preprocess(subparsers)
+    _add_merge(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``ebscan`` console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    return args.handler(args, args.subparser)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

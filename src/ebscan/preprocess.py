@@ -1,0 +1,207 @@
+"""From a light-curve file to CALNet's (LC 4000, GLS 1000) vector pairs."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from ebscan.errors import LightCurveError
+from ebscan.io import read_lightcurve
+from ebscan.periodogram import METHODS, calnet_period_grid, gls
+from ebscan.resample import SPLINE_MODES, clip_top, minmax, resample
+from ebscan.segments import good_cadences, longest_stretch, split_segments
+
+
+@dataclass(frozen=True)
+class PreprocessConfig:
+    """Every parameter of the preprocessing; stored in each shard's attributes.
+
+    Attributes
+    ----------
+    gap_days : float
+        Split where consecutive good cadences are further apart than this.
+    min_points : int
+        Drop segments with fewer good cadences (2000 for 2-minute data; use
+        about 500 for 30-minute FFI light curves).
+    clip_percentile : float
+        Cadences at or above this flux percentile are dropped (flares).
+    n_lc : int
+        Length of the resampled light-curve vector.
+    spline_mode : str
+        ``'paper'`` or ``'calnet-code'`` (see :mod:`ebscan.resample`).
+    knot_spacing_days, clip_sigma, clip_rounds
+        Options of the ``paper`` spline.
+    gls_method : str
+        A key of :data:`ebscan.periodogram.METHODS`.
+    flux_column : str or None
+        Column to read; ``None`` takes ``PDCSAP_FLUX``, else ``FLUX``.
+    """
+
+    gap_days: float = 0.75
+    min_points: int = 2000
+    clip_percentile: float = 99.0
+    n_lc: int = 4000
+    spline_mode: str = "paper"
+    knot_spacing_days: float = 0.02
+    clip_sigma: float = 3.0
+    clip_rounds: int = 3
+    gls_method: str = "finufft"
+    flux_column: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.spline_mode not in SPLINE_MODES:
+            raise ValueError(
+                f"spline_mode must be one of {sorted(SPLINE_MODES)}, not {self.spline_mode!r}"
+            )
+        if self.gls_method not in METHODS:
+            raise ValueError(f"gls_method must be one of {sorted(METHODS)}, not {self.gls_method!r}")
+        for name in ("gap_days", "knot_spacing_days", "clip_sigma"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be positive, not {getattr(self, name)!r}")
+        for name in ("min_points", "n_lc"):
+            if getattr(self, name) < 4:
+                raise ValueError(f"{name} must be at least 4, not {getattr(self, name)!r}")
+        if not 0 < self.clip_percentile <= 100:
+            raise ValueError(f"clip_percentile must be in (0, 100], not {self.clip_percentile!r}")
+
+    def spline_options(self) -> dict[str, float]:
+        """Keyword options of the configured spline mode."""
+        if self.spline_mode == "paper":
+            return {
+                "knot_spacing_days": self.knot_spacing_days,
+                "clip_sigma": self.clip_sigma,
+                "clip_rounds": self.clip_rounds,
+            }
+        return {}
+
+    def as_attrs(self) -> dict[str, float | int | str]:
+        """The parameters as HDF5-storable attributes (``None`` becomes ``'auto'``)."""
+        return {k: ("auto" if v is None else v) for k, v in asdict(self).items()}
+
+
+@dataclass
+class FileResult:
+    """What one input file became: its segments' vectors, or a rejection.
+
+    Attributes
+    ----------
+    path : str
+        The input file.
+    tic, sector : int
+        From the header (-1 when the file was rejected before they were read).
+    segments : list of dict
+        One row per kept segment: ``segment``, ``t_start``, ``t_end``, ``n_points``.
+    lc, gls : numpy.ndarray
+        float32 arrays of shape (n_segments, n_lc) and (n_segments, n_periods).
+    reject_reason : str or None
+        Why the file produced no segment; ``None`` when it did.
+    meta : dict
+        Header provenance (ra, dec, tmag, camera, ccd).
+    """
+
+    path: str
+    tic: int = -1
+    sector: int = -1
+    segments: list[dict] = field(default_factory=list)
+    lc: np.ndarray | None = None
+    gls: np.ndarray | None = None
+    reject_reason: str | None = None
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def rejected(self) -> bool:
+        return self.reject_reason is not None
+
+
+def preprocess_file(
+    path: str | os.PathLike,
+    config: PreprocessConfig | None = None,
+    period: np.ndarray | None = None,
+) -> FileResult:
+    """Read, segment, clip, resample and periodogram one light-curve file.
+
+    Never raises for bad input: a file that yields no segment comes back with
+    ``reject_reason`` set, so a survey run goes on.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A light-curve FITS file.
+    config : PreprocessConfig, optional
+        Defaults to the paper's parameters.
+    period : numpy.ndarray, optional
+        GLS trial periods (days); defaults to :func:`calnet_period_grid`.
+
+    Returns
+    -------
+    FileResult
+    """
+    config = config or PreprocessConfig()
+    period = calnet_period_grid() if period is None else period
+    path = os.fspath(path)
+    result = FileResult(path=path)
+    try:
+        lc = read_lightcurve(path, config.flux_column)
+        result.tic, result.sector = lc.tic, lc.sector
+        result.meta = {k: v for k, v in lc.meta.items() if k != "path"}
+        time, flux = good_cadences(lc)
+        segments = split_segments(time, flux, config.gap_days, config.min_points)
+        if not segments:
+            raise LightCurveError(
+                path,
+                f"no segment with at least {config.min_points} good cadences "
+                f"(longest has {longest_stretch(time, config.gap_days)})",
+            )
+        lc_rows, gls_rows = [], []
+        for segment in segments:
+            seg_time, seg_flux = clip_top(segment.time, segment.flux, config.clip_percentile)
+            lc_rows.append(
+                resample(
+                    seg_time, seg_flux, config.n_lc, config.spline_mode, path=path,
+                    **config.spline_options(),
+                )
+            )
+            try:
+                gls_rows.append(minmax(gls(seg_time, seg_flux, period, config.gls_method)))
+            except ValueError as exc:
+                raise LightCurveError(path, f"segment {segment.index}: GLS {exc}") from None
+            result.segments.append(
+                {
+                    "segment": segment.index,
+                    "t_start": float(segment.time[0]),
+                    "t_end": float(segment.time[-1]),
+                    "n_points": segment.n_points,
+                }
+            )
+    except LightCurveError as exc:
+        result.segments = []
+        result.reject_reason = exc.reason
+        return result
+    result.lc = np.asarray(lc_rows, dtype=np.float32)
+    result.gls = np.asarray(gls_rows, dtype=np.float32)
+    return result
+
+
+def _preprocess_one(args: tuple[str, PreprocessConfig]) -> FileResult:
+    return preprocess_file(*args)
+
+
+def preprocess_files(
+    paths: Iterable[str | os.PathLike], config: PreprocessConfig | None = None, jobs: int = 1
+) -> Iterator[FileResult]:
+    """Preprocess many files, in input order, optionally in ``jobs`` processes.
+
+    Results stream out as they finish (in order), so memory stays bounded by
+    the pool's read-ahead, not by the number of files.
+    """
+    config = config or PreprocessConfig()
+    work = ((os.fspath(p), config) for p in paths)
+    if jobs <= 1:
+        yield from map(_preprocess_one, work)
+        return
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        yield from pool.map(_preprocess_one, work, chunksize=8)

@@ -1,0 +1,255 @@
+"""HDF5 shards of preprocessed segments: writing (atomic), reading and merging.
+
+The layout is documented in ``docs/shard-format.md``. A shard is always built
+under a temporary name in the destination folder and renamed into place when
+complete, so a reader never sees a half-written shard under its final name.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from types import TracebackType
+
+import h5py
+import numpy as np
+
+from ebscan import __version__
+from ebscan.preprocess import FileResult, PreprocessConfig
+
+FORMAT_VERSION = 1
+
+_STR = h5py.string_dtype()
+SEGMENT_DTYPE = np.dtype(
+    [
+        ("tic", "i8"),
+        ("sector", "i4"),
+        ("segment", "i4"),
+        ("t_start", "f8"),
+        ("t_end", "f8"),
+        ("n_points", "i4"),
+        ("ra", "f8"),
+        ("dec", "f8"),
+        ("tmag", "f8"),
+        ("source_file", _STR),
+    ]
+)
+REJECT_DTYPE = np.dtype([("source_file", _STR), ("tic", "i8"), ("sector", "i4"), ("reason", _STR)])
+
+#: Rows buffered in memory before they are written out.
+_FLUSH_ROWS = 256
+
+
+def _table(group: h5py.File, name: str, dtype: np.dtype) -> h5py.Dataset:
+    return group.create_dataset(name, shape=(0,), maxshape=(None,), dtype=dtype, chunks=(1024,))
+
+
+def _append(dataset: h5py.Dataset, rows: np.ndarray) -> None:
+    start = dataset.shape[0]
+    dataset.resize(start + len(rows), axis=0)
+    dataset[start:] = rows
+
+
+class ShardWriter:
+    """Build a shard under a temporary name; rename it into place on success.
+
+    Use as a context manager. If the block raises, the temporary file is
+    removed and nothing appears under ``path``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Final shard path.
+    config : PreprocessConfig
+        Preprocessing parameters, written as attributes.
+    period : numpy.ndarray
+        The GLS trial periods (days), stored as ``gls_period``.
+    """
+
+    def __init__(
+        self, path: str | os.PathLike, config: PreprocessConfig, period: np.ndarray
+    ) -> None:
+        self.path = os.fspath(path)
+        self.config = config
+        self.period = np.asarray(period, dtype=np.float64)
+        self.source_files: set[str] = set()
+        self._segments: list[tuple] = []
+        self._lc: list[np.ndarray] = []
+        self._gls: list[np.ndarray] = []
+        self._rejects: list[tuple] = []
+
+    def __enter__(self) -> ShardWriter:
+        folder = os.path.dirname(os.path.abspath(self.path))
+        os.makedirs(folder, exist_ok=True)
+        handle, self._tmp = tempfile.mkstemp(
+            prefix=f".{os.path.basename(self.path)}.", suffix=".tmp", dir=folder
+        )
+        os.close(handle)
+        self._file = h5py.File(self._tmp, "w")
+        n_lc, n_gls = self.config.n_lc, self.period.size
+        f = self._file
+        f.create_dataset("lc", (0, n_lc), maxshape=(None, n_lc), dtype="f4", chunks=(64, n_lc))
+        f.create_dataset("gls", (0, n_gls), maxshape=(None, n_gls), dtype="f4", chunks=(64, n_gls))
+        f.create_dataset("gls_period", data=self.period)
+        _table(f, "segments", SEGMENT_DTYPE)
+        _table(f, "rejects", REJECT_DTYPE)
+        return self
+
+    def add(self, result: FileResult) -> None:
+        """Add one file's segments, or its rejection."""
+        if result.path in self.source_files:
+            raise ValueError(f"{result.path}: already in shard {self.path}")
+        self.source_files.add(result.path)
+        if result.rejected:
+            self._rejects.append((result.path, result.tic, result.sector, result.reject_reason))
+        else:
+            meta = result.meta
+            for row in result.segments:
+                self._segments.append(
+                    (result.tic, result.sector, row["segment"], row["t_start"], row["t_end"],
+                     row["n_points"], meta.get("ra", np.nan), meta.get("dec", np.nan),
+                     meta.get("tmag", np.nan), result.path)
+                )
+            self._lc.append(result.lc)
+            self._gls.append(result.gls)
+        if len(self._segments) >= _FLUSH_ROWS:
+            self._flush()
+
+    def add_shard(self, path: str | os.PathLike, block: int = 4096) -> None:
+        """Copy every row of another shard made with the same parameters.
+
+        Raises
+        ------
+        ValueError
+            If ``path`` differs in a preprocessing parameter or the period
+            grid, or accounts for an input file this shard already has.
+        """
+        path = os.fspath(path)
+        expected = self.config.as_attrs()
+        with h5py.File(path, "r") as f:
+            for key, value in expected.items():
+                if f.attrs[key] != value:
+                    raise ValueError(
+                        f"{path}: {key}={f.attrs[key]!r} differs from {value!r}; cannot merge"
+                    )
+            if not np.array_equal(f["gls_period"][()], self.period):
+                raise ValueError(f"{path}: GLS period grid differs; cannot merge")
+            rejects = f["rejects"][()]
+            files = set(_as_str(f["segments"]["source_file"])) | set(_as_str(rejects["source_file"]))
+            duplicates = files & self.source_files
+            if duplicates:
+                raise ValueError(f"{sorted(duplicates)[0]}: in {path} and already in {self.path}")
+            self.source_files |= files
+            self._flush()
+            out = self._file
+            _append(out["rejects"], rejects)
+            for start in range(0, f["segments"].shape[0], block):
+                rows = slice(start, start + block)
+                for name in ("segments", "lc", "gls"):
+                    _append(out[name], f[name][rows])
+
+    def _flush(self) -> None:
+        f = self._file
+        if self._segments:
+            _append(f["segments"], np.array(self._segments, dtype=SEGMENT_DTYPE))
+            _append(f["lc"], np.concatenate(self._lc))
+            _append(f["gls"], np.concatenate(self._gls))
+        if self._rejects:
+            _append(f["rejects"], np.array(self._rejects, dtype=REJECT_DTYPE))
+        self._segments, self._lc, self._gls, self._rejects = [], [], [], []
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        try:
+            if exc_type is None:
+                self._flush()
+                attrs = self._file.attrs
+                attrs.update(self.config.as_attrs())
+                attrs["ebscan_version"] = __version__
+                attrs["format_version"] = FORMAT_VERSION
+                attrs["created"] = datetime.now(UTC).isoformat(timespec="seconds")
+                attrs["n_segments"] = self._file["segments"].shape[0]
+                attrs["n_files"] = len(self.source_files)
+                attrs["n_rejects"] = self._file["rejects"].shape[0]
+            self._file.close()
+            if exc_type is None:
+                os.replace(self._tmp, self.path)
+        finally:
+            if os.path.exists(self._tmp):
+                os.remove(self._tmp)
+
+
+def _as_str(values: Iterable) -> list[str]:
+    return [v.decode() if isinstance(v, bytes) else str(v) for v in values]
+
+
+def config_from_attrs(attrs: h5py.AttributeManager) -> PreprocessConfig:
+    """Rebuild the :class:`PreprocessConfig` a shard was made with."""
+    values = {key: attrs[key] for key in PreprocessConfig().as_attrs()}
+    values = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in values.items()}
+    if values["flux_column"] == "auto":
+        values["flux_column"] = None
+    return PreprocessConfig(**values)
+
+
+def read_shard(path: str | os.PathLike) -> dict:
+    """Load a whole shard into memory (for small shards, tests and inspection).
+
+    Returns
+    -------
+    dict
+        ``lc``, ``gls``, ``gls_period``, ``segments`` and ``rejects`` arrays
+        (string fields decoded to ``str``), and ``attrs`` as a dict.
+    """
+    with h5py.File(path, "r") as f:
+        out = {name: f[name][()] for name in ("lc", "gls", "gls_period")}
+        for name in ("segments", "rejects"):
+            table = f[name][()]
+            decoded = {
+                field: _as_str(table[field]) if table.dtype[field] == object else table[field]
+                for field in table.dtype.names
+            }
+            out[name] = decoded
+        out["attrs"] = {
+            k: (v.item() if isinstance(v, np.generic) else v) for k, v in f.attrs.items()
+        }
+    return out
+
+
+def source_files(path: str | os.PathLike) -> set[str]:
+    """Every input file a shard accounts for, as a segment or as a reject."""
+    with h5py.File(path, "r") as f:
+        return set(_as_str(f["segments"]["source_file"])) | set(_as_str(f["rejects"]["source_file"]))
+
+
+def merge_shards(inputs: Iterable[str | os.PathLike], output: str | os.PathLike) -> None:
+    """Concatenate shards made with the same parameters into one, atomically.
+
+    Parameters
+    ----------
+    inputs : iterable of path
+        Shards to merge, in order. ``output`` may be one of them.
+    output : path
+        The merged shard; rows are copied in blocks, so memory stays bounded.
+
+    Raises
+    ------
+    ValueError
+        If the shards differ in a preprocessing parameter or the period grid,
+        or one input file appears in two shards.
+    """
+    inputs = [os.fspath(p) for p in inputs]
+    if not inputs:
+        raise ValueError("merge_shards needs at least one input shard")
+    with h5py.File(inputs[0], "r") as first:
+        config = config_from_attrs(first.attrs)
+        period = first["gls_period"][()]
+    with ShardWriter(output, config, period) as writer:
+        for path in inputs:
+            writer.add_shard(path)
