@@ -30,15 +30,25 @@ def _add_preprocess(subparsers: argparse._SubParsersAction) -> None:
         "Files that yield no segment are listed on stderr and in the shard's rejects table.",
     )
     p.add_argument("files", nargs="*", metavar="FILE", help="light-curve FITS files")
-    p.add_argument("--files-from", metavar="LIST",
-                   help="text file with one light-curve path per line (for long lists)")
+    p.add_argument(
+        "--files-from",
+        metavar="LIST",
+        help="text file with one light-curve path per line (for long lists)",
+    )
     p.add_argument("--output", "-o", required=True, metavar="SHARD.h5", help="shard to write")
-    p.add_argument("--append", action="store_true",
-                   help="keep what OUTPUT already holds and add only files it does not account for")
+    p.add_argument(
+        "--append",
+        action="store_true",
+        help="keep what OUTPUT already holds and add only files it does not account for",
+    )
     p.add_argument("--jobs", "-j", type=_positive_int, default=1, help="worker processes")
     p.add_argument("--gap-days", type=float, default=defaults.gap_days)
-    p.add_argument("--min-points", type=int, default=defaults.min_points,
-                   help="drop segments with fewer good cadences (2000 for 2-min data)")
+    p.add_argument(
+        "--min-points",
+        type=int,
+        default=defaults.min_points,
+        help="drop segments with fewer good cadences (2000 for 2-min data)",
+    )
     p.add_argument("--clip-percentile", type=float, default=defaults.clip_percentile)
     p.add_argument("--n-lc", type=int, default=defaults.n_lc)
     p.add_argument("--spline-mode", choices=sorted(SPLINE_MODES), default=defaults.spline_mode)
@@ -46,19 +56,25 @@ def _add_preprocess(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--clip-sigma", type=float, default=defaults.clip_sigma)
     p.add_argument("--clip-rounds", type=int, default=defaults.clip_rounds)
     p.add_argument("--gls-method", choices=sorted(METHODS), default=defaults.gls_method)
-    p.add_argument("--flux-column", default=None,
-                   help="flux column (default: PDCSAP_FLUX, else FLUX)")
+    p.add_argument(
+        "--flux-column", default=None, help="flux column (default: PDCSAP_FLUX, else FLUX)"
+    )
     p.set_defaults(handler=_preprocess, subparser=p)
 
 
 def _preprocess(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     try:
         config = PreprocessConfig(
-            gap_days=args.gap_days, min_points=args.min_points,
-            clip_percentile=args.clip_percentile, n_lc=args.n_lc,
-            spline_mode=args.spline_mode, knot_spacing_days=args.knot_spacing_days,
-            clip_sigma=args.clip_sigma, clip_rounds=args.clip_rounds,
-            gls_method=args.gls_method, flux_column=args.flux_column,
+            gap_days=args.gap_days,
+            min_points=args.min_points,
+            clip_percentile=args.clip_percentile,
+            n_lc=args.n_lc,
+            spline_mode=args.spline_mode,
+            knot_spacing_days=args.knot_spacing_days,
+            clip_sigma=args.clip_sigma,
+            clip_rounds=args.clip_rounds,
+            gls_method=args.gls_method,
+            flux_column=args.flux_column,
         )
     except ValueError as exc:
         parser.error(str(exc))

@@ -129,7 +129,9 @@ def read_lightcurve(path: str | os.PathLike, flux_column: str | None = None) -> 
         if flux_column is None:
             flux_column = next((c for c in FLUX_COLUMNS if c in columns), None)
             if flux_column is None:
-                raise LightCurveError(path, f"no flux column (looked for {', '.join(FLUX_COLUMNS)})")
+                raise LightCurveError(
+                    path, f"no flux column (looked for {', '.join(FLUX_COLUMNS)})"
+                )
         elif flux_column not in columns:
             raise LightCurveError(path, f"no {flux_column} column")
         header = fits[0].read_header()
@@ -149,8 +151,13 @@ def read_lightcurve(path: str | os.PathLike, flux_column: str | None = None) -> 
         else np.zeros(len(data), dtype=np.int32)
     )
     meta = {"path": path}
-    for key, name in (("RA_OBJ", "ra"), ("DEC_OBJ", "dec"), ("TESSMAG", "tmag"),
-                      ("CAMERA", "camera"), ("CCD", "ccd")):
+    for key, name in (
+        ("RA_OBJ", "ra"),
+        ("DEC_OBJ", "dec"),
+        ("TESSMAG", "tmag"),
+        ("CAMERA", "camera"),
+        ("CCD", "ccd"),
+    ):
         value = header.get(key)
         if isinstance(value, (int, float, np.number)):
             meta[name] = value

@@ -58,7 +58,9 @@ class PreprocessConfig:
                 f"spline_mode must be one of {sorted(SPLINE_MODES)}, not {self.spline_mode!r}"
             )
         if self.gls_method not in METHODS:
-            raise ValueError(f"gls_method must be one of {sorted(METHODS)}, not {self.gls_method!r}")
+            raise ValueError(
+                f"gls_method must be one of {sorted(METHODS)}, not {self.gls_method!r}"
+            )
         for name in ("gap_days", "knot_spacing_days", "clip_sigma"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive, not {getattr(self, name)!r}")
@@ -161,7 +163,11 @@ def preprocess_file(
             seg_time, seg_flux = clip_top(segment.time, segment.flux, config.clip_percentile)
             lc_rows.append(
                 resample(
-                    seg_time, seg_flux, config.n_lc, config.spline_mode, path=path,
+                    seg_time,
+                    seg_flux,
+                    config.n_lc,
+                    config.spline_mode,
+                    path=path,
                     **config.spline_options(),
                 )
             )

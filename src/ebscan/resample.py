@@ -49,23 +49,28 @@ def minmax(values: np.ndarray) -> np.ndarray:
     return (values - lo) / (hi - lo)
 
 
-def _interior_knots(time: np.ndarray, spacing: float) -> np.ndarray:
-    """Evenly spaced interior knots, merging knot intervals that hold no cadence.
+#: Fewest cadences between two knots of the least-squares spline.
+MIN_POINTS_PER_KNOT_INTERVAL = 4
 
-    An empty interval would leave a B-spline without data under it
-    (the Schoenberg-Whitney condition), and the least-squares fit singular.
+
+def _interior_knots(time: np.ndarray, spacing: float) -> np.ndarray:
+    """Knots every ``spacing`` days, skipping those that would leave an interval too sparse.
+
+    Each kept interval holds at least ``MIN_POINTS_PER_KNOT_INTERVAL`` cadences, so
+    every B-spline has data under it (the Schoenberg-Whitney condition) across
+    data gaps and for cadences coarser than the spacing (30-minute data).
     """
-    t0, t1 = time[0], time[-1]
-    n_intervals = max(int(np.floor((t1 - t0) / spacing)), 1)
-    knots = t0 + spacing * np.arange(1, n_intervals)
-    knots = knots[knots < t1]
-    while knots.size:
-        counts = np.diff(np.searchsorted(time, np.concatenate(([t0], knots, [np.inf]))))
-        empty = np.flatnonzero(counts[:-1] == 0)
-        if not empty.size:
-            break
-        knots = np.delete(knots, empty)
-    return knots
+    candidates = time[0] + spacing * np.arange(1, int((time[-1] - time[0]) / spacing) + 1)
+    n_before = np.searchsorted(time, candidates)
+    kept, last = [], 0
+    for knot, n in zip(candidates, n_before, strict=True):
+        if (
+            n - last >= MIN_POINTS_PER_KNOT_INTERVAL
+            and time.size - n >= MIN_POINTS_PER_KNOT_INTERVAL
+        ):
+            kept.append(knot)
+            last = n
+    return np.asarray(kept)
 
 
 def _lsq_spline(time: np.ndarray, flux: np.ndarray, spacing: float) -> LSQUnivariateSpline:
@@ -168,7 +173,11 @@ def resample(
     try:
         implementation = SPLINE_MODES[mode]
     except KeyError:
-        raise ValueError(f"unknown spline mode {mode!r}; choose from {sorted(SPLINE_MODES)}") from None
+        raise ValueError(
+            f"unknown spline mode {mode!r}; choose from {sorted(SPLINE_MODES)}"
+        ) from None
+    if np.ptp(flux) == 0:
+        raise LightCurveError(path, "flux is constant")
     try:
         return implementation(time, flux, n_points, **options)
     except (ValueError, np.linalg.LinAlgError) as exc:

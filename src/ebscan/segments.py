@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -92,6 +93,6 @@ def split_segments(
     bounds = _stretch_bounds(time, gap_days)
     return [
         Segment(index=i, time=time[lo:hi], flux=flux[lo:hi])
-        for i, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True))
+        for i, (lo, hi) in enumerate(itertools.pairwise(bounds))
         if hi - lo >= min_points
     ]

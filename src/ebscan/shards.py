@@ -108,9 +108,18 @@ class ShardWriter:
             meta = result.meta
             for row in result.segments:
                 self._segments.append(
-                    (result.tic, result.sector, row["segment"], row["t_start"], row["t_end"],
-                     row["n_points"], meta.get("ra", np.nan), meta.get("dec", np.nan),
-                     meta.get("tmag", np.nan), result.path)
+                    (
+                        result.tic,
+                        result.sector,
+                        row["segment"],
+                        row["t_start"],
+                        row["t_end"],
+                        row["n_points"],
+                        meta.get("ra", np.nan),
+                        meta.get("dec", np.nan),
+                        meta.get("tmag", np.nan),
+                        result.path,
+                    )
                 )
             self._lc.append(result.lc)
             self._gls.append(result.gls)
@@ -137,7 +146,7 @@ class ShardWriter:
             if not np.array_equal(f["gls_period"][()], self.period):
                 raise ValueError(f"{path}: GLS period grid differs; cannot merge")
             rejects = f["rejects"][()]
-            files = set(_as_str(f["segments"]["source_file"])) | set(_as_str(rejects["source_file"]))
+            files = _accounted_files(f)
             duplicates = files & self.source_files
             if duplicates:
                 raise ValueError(f"{sorted(duplicates)[0]}: in {path} and already in {self.path}")
@@ -212,7 +221,7 @@ def read_shard(path: str | os.PathLike) -> dict:
         for name in ("segments", "rejects"):
             table = f[name][()]
             decoded = {
-                field: _as_str(table[field]) if table.dtype[field] == object else table[field]
+                field: _as_str(table[field]) if table.dtype[field].kind == "O" else table[field]
                 for field in table.dtype.names
             }
             out[name] = decoded
@@ -222,10 +231,15 @@ def read_shard(path: str | os.PathLike) -> dict:
     return out
 
 
+def _accounted_files(shard: h5py.File) -> set[str]:
+    names = _as_str(shard["segments"]["source_file"]) + _as_str(shard["rejects"]["source_file"])
+    return set(names)
+
+
 def source_files(path: str | os.PathLike) -> set[str]:
     """Every input file a shard accounts for, as a segment or as a reject."""
     with h5py.File(path, "r") as f:
-        return set(_as_str(f["segments"]["source_file"])) | set(_as_str(f["rejects"]["source_file"]))
+        return _accounted_files(f)
 
 
 def merge_shards(inputs: Iterable[str | os.PathLike], output: str | os.PathLike) -> None:

@@ -1,0 +1,175 @@
+"""Readers and segmenting on the real shared light curves, checked by an independent route."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+from astropy.io import fits
+
+from conftest import CM_DRA_S24, TRUNCATED, require_shared
+from ebscan.errors import LightCurveError
+from ebscan.io import read_lightcurve
+from ebscan.preprocess import PreprocessConfig, preprocess_file
+from ebscan.segments import good_cadences, split_segments
+
+SPOC_FILES = [
+    "tess2020106103520-s0024-0000000199574208-0180-s_lc.fits",
+    "tess2018206045859-s0001-0000000261746657-0120-s_lc.fits",
+    "tess2018263035959-s0003-0000000382067804-0123-s_lc.fits",
+    "tess2023069172124-s0063-0000000350298314-0255-s_lc.fits",
+    "tess2025071122000-s0090-0000000038846515-0287-s_lc.fits",
+    "LATTE_tic55525572_lc.fits",
+]
+
+
+def astropy_segment_lengths(path, gap_days=0.75, min_points=2000, column="PDCSAP_FLUX"):
+    """(index, length) of kept segments by astropy.io.fits and a plain loop over the cadences."""
+    with fits.open(path) as hdul:
+        data = hdul["LIGHTCURVE"].data
+        time = np.array(data["TIME"], dtype=float)
+        flux = np.array(data[column], dtype=float)
+        quality = np.array(data["QUALITY"])
+    keep = [
+        i
+        for i in range(len(time))
+        if quality[i] == 0 and np.isfinite(flux[i]) and np.isfinite(time[i])
+    ]
+    lengths, current = [], 1
+    for previous, this in zip(keep, keep[1:]):
+        if time[this] - time[previous] > gap_days:
+            lengths.append(current)
+            current = 1
+        else:
+            current += 1
+    lengths.append(current)
+    return [(i, n) for i, n in enumerate(lengths) if n >= min_points]
+
+
+@pytest.mark.parametrize("name", SPOC_FILES)
+def test_segments_match_independent_route(spoc_dir, name):
+    path = spoc_dir / name
+    time, flux = good_cadences(read_lightcurve(path))
+    segments = split_segments(time, flux)
+    assert [(s.index, s.n_points) for s in segments] == astropy_segment_lengths(path)
+    for segment in segments:
+        assert np.all(np.diff(segment.time) <= 0.75)
+
+
+def test_cm_dra_header_and_segments(spoc_dir):
+    lc = read_lightcurve(CM_DRA_S24)
+    assert (lc.tic, lc.sector, lc.flux_column) == (199574208, 24, "PDCSAP_FLUX")
+    assert lc.meta["tmag"] == pytest.approx(10.1645, abs=1e-4)
+    result = preprocess_file(CM_DRA_S24)
+    assert result.lc.shape == (2, 4000) and result.gls.shape == (2, 1000)
+    assert result.lc.dtype == np.float32
+    for vectors in (result.lc, result.gls):
+        np.testing.assert_allclose(vectors.min(axis=1), 0.0)
+        np.testing.assert_allclose(vectors.max(axis=1), 1.0)
+    # Short stretches between the two orbits count in the index: segments 1 and 3.
+    assert [(s["segment"], s["n_points"]) for s in result.segments] == astropy_segment_lengths(
+        CM_DRA_S24
+    )
+    assert [s["segment"] for s in result.segments] == [1, 3]
+
+
+def test_truncated_file_is_rejected_with_its_reason(spoc_dir):
+    result = preprocess_file(require_shared(TRUNCATED))
+    assert result.rejected
+    assert (
+        result.reject_reason
+        == "truncated: HDU 1 ends at byte 2030400 but the file has 1998848 bytes"
+    )
+    with pytest.raises(LightCurveError) as info:
+        read_lightcurve(TRUNCATED)
+    assert str(info.value) == f"{TRUNCATED}: {result.reject_reason}"
+
+
+def test_ffi_lightkurve_format_needs_lower_min_points(ffi_dir):
+    path = ffi_dir / "229438906.fits"
+    lc = read_lightcurve(path)
+    assert (lc.tic, lc.sector, lc.flux_column) == (229438906, 15, "FLUX")
+    default = preprocess_file(path)
+    assert default.rejected
+    assert default.reject_reason.startswith(
+        "no segment with at least 2000 good cadences (longest has "
+    )
+    ffi = preprocess_file(path, PreprocessConfig(min_points=300))
+    assert not ffi.rejected
+    assert [(s["segment"], s["n_points"]) for s in ffi.segments] == astropy_segment_lengths(
+        path, min_points=300, column="FLUX"
+    )
+
+
+def _rewrite(source, target, edit):
+    with fits.open(source) as hdul:
+        edit(hdul)
+        hdul.writeto(target)
+    return target
+
+
+def remove_lightcurve(hdul):
+    del hdul["LIGHTCURVE"]
+
+
+def drop_flux_columns(hdul):
+    kept = [c for c in hdul["LIGHTCURVE"].columns if c.name != "PDCSAP_FLUX"]
+    hdul["LIGHTCURVE"] = fits.BinTableHDU.from_columns(kept, name="LIGHTCURVE")
+
+
+def nan_flux(hdul):
+    hdul["LIGHTCURVE"].data["PDCSAP_FLUX"][:] = np.nan
+
+
+def flag_everything(hdul):
+    hdul["LIGHTCURVE"].data["QUALITY"][:] = 1
+
+
+@pytest.mark.parametrize(
+    "edit, reason",
+    [
+        (remove_lightcurve, "no LIGHTCURVE extension"),
+        (drop_flux_columns, "no flux column (looked for PDCSAP_FLUX, FLUX)"),
+        (nan_flux, "PDCSAP_FLUX is NaN everywhere"),
+        (flag_everything, "no cadence with QUALITY == 0 and finite flux"),
+    ],
+)
+def test_broken_files_get_specific_reasons(spoc_dir, tmp_path, edit, reason):
+    path = _rewrite(CM_DRA_S24, tmp_path / "broken.fits", edit)
+    assert preprocess_file(path).reject_reason == reason
+
+
+def test_unsorted_and_duplicated_times(spoc_dir, tmp_path):
+    def swap(hdul):
+        t = hdul[1].data["TIME"]
+        t[100], t[101] = t[101], t[100]
+
+    def repeat(hdul):
+        hdul[1].data["TIME"][101] = hdul[1].data["TIME"][100]
+
+    assert preprocess_file(_rewrite(CM_DRA_S24, tmp_path / "a.fits", swap)).reject_reason == (
+        "times not sorted"
+    )
+    assert preprocess_file(_rewrite(CM_DRA_S24, tmp_path / "b.fits", repeat)).reject_reason == (
+        "duplicated times (1 repeats)"
+    )
+
+
+def test_empty_and_non_fits_files(tmp_path):
+    empty = tmp_path / "empty.fits"
+    empty.write_bytes(b"")
+    text = tmp_path / "text.fits"
+    text.write_text("<html>503 Service Unavailable</html>")
+    assert preprocess_file(empty).reject_reason == "empty file (0 bytes)"
+    assert preprocess_file(text).reject_reason == "not a FITS file"
+    assert preprocess_file(tmp_path / "missing.fits").reject_reason == (
+        "cannot open: No such file or directory"
+    )
+
+
+def test_reader_copes_with_copied_file_name(spoc_dir, tmp_path):
+    # The TIC comes from the header, not the file name.
+    copy = tmp_path / "renamed.fits"
+    shutil.copy(CM_DRA_S24, copy)
+    assert read_lightcurve(copy).tic == 199574208
