@@ -110,18 +110,31 @@ def real_ebs():
 
 
 def main() -> None:
-    columns = ["mode", "RMS noise 0.1%", "RMS noise 0.5%", "RMS noise 2%",
-               "depth kept (0.5%)", "RMS vs binned real EBs", "ms/segment"]
+    columns = [
+        "mode",
+        "RMS noise 0.1%",
+        "RMS noise 0.5%",
+        "RMS noise 2%",
+        "depth kept (0.5%)",
+        "RMS vs binned real EBs",
+        "ms/segment",
+    ]
     synth = {noise: synthetic(noise) for noise in (0.001, 0.005, 0.02)}
     real = real_ebs()
     rows = []
     for i, (mode, options) in enumerate(MODES):
         label = mode + (f" knots {options['knot_spacing_days']} d" if options else "")
-        rows.append([
-            label,
-            f"{synth[0.001][i][0]:.4f}", f"{synth[0.005][i][0]:.4f}", f"{synth[0.02][i][0]:.4f}",
-            f"{synth[0.005][i][1]:.3f}", f"{real[i][0]:.4f}", f"{real[i][1]:.2f}",
-        ])
+        rows.append(
+            [
+                label,
+                f"{synth[0.001][i][0]:.4f}",
+                f"{synth[0.005][i][0]:.4f}",
+                f"{synth[0.02][i][0]:.4f}",
+                f"{synth[0.005][i][1]:.3f}",
+                f"{real[i][0]:.4f}",
+                f"{real[i][1]:.2f}",
+            ]
+        )
     note = (
         f"Synthetic: 20 seeded EBs per noise level, RMS after best affine match to the noiseless "
         f"model, in units of its range (lower is better). Real: {real[0][2]} segments of the "

@@ -138,10 +138,11 @@ class ShardWriter:
         path = os.fspath(path)
         expected = self.config.as_attrs()
         with h5py.File(path, "r") as f:
+            found = config_from_attrs(f.attrs).as_attrs()
             for key, value in expected.items():
-                if f.attrs[key] != value:
+                if found[key] != value:
                     raise ValueError(
-                        f"{path}: {key}={f.attrs[key]!r} differs from {value!r}; cannot merge"
+                        f"{path}: {key}={found[key]!r} differs from {value!r}; cannot merge"
                     )
             if not np.array_equal(f["gls_period"][()], self.period):
                 raise ValueError(f"{path}: GLS period grid differs; cannot merge")
