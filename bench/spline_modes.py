@@ -19,18 +19,15 @@ from __future__ import annotations
 
 import csv
 import re
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from results import record
 
 from ebscan.io import read_lightcurve
 from ebscan.resample import clip_top, resample
 from ebscan.segments import good_cadences, split_segments
-
-sys.path.insert(0, str(Path(__file__).parent))
-from results import record  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "tess-spoc-2min"
 N = 4000

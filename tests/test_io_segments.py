@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import shutil
 
 import numpy as np
 import pytest
 from astropy.io import fits
-
 from conftest import CM_DRA_S24, TRUNCATED, require_shared
+
 from ebscan.errors import LightCurveError
 from ebscan.io import read_lightcurve
 from ebscan.preprocess import PreprocessConfig, preprocess_file
@@ -37,7 +38,7 @@ def astropy_segment_lengths(path, gap_days=0.75, min_points=2000, column="PDCSAP
         if quality[i] == 0 and np.isfinite(flux[i]) and np.isfinite(time[i])
     ]
     lengths, current = [], 1
-    for previous, this in zip(keep, keep[1:]):
+    for previous, this in itertools.pairwise(keep):
         if time[this] - time[previous] > gap_days:
             lengths.append(current)
             current = 1

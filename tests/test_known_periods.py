@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ebscan.preprocess import preprocess_file
 from ebscan.periodogram import calnet_period_grid
+from ebscan.preprocess import preprocess_file
 
 # Short-period EBs of the shared set; for detached systems with narrow eclipses
 # and periods beyond a few days the GLS puts its power in higher harmonics

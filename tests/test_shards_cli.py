@@ -7,8 +7,8 @@ import os
 import h5py
 import numpy as np
 import pytest
-
 from conftest import CM_DRA_S24, TRUNCATED
+
 from ebscan import __version__
 from ebscan.cli import main
 from ebscan.periodogram import calnet_period_grid
