@@ -13,7 +13,7 @@ from ebscan import __version__
 from ebscan.cli import main
 from ebscan.periodogram import calnet_period_grid
 from ebscan.preprocess import PreprocessConfig, preprocess_file
-from ebscan.shards import ShardWriter, merge_shards, read_shard
+from ebscan.shards import ShardWriter, add_gls, merge_shards, read_shard
 
 EB_S1 = "tess2018206045859-s0001-0000000261746657-0120-s_lc.fits"
 
@@ -150,3 +150,19 @@ def test_console_script_is_installed():
     assert exe.exists()
     done = subprocess.run([exe, "--version"], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == f"ebscan {__version__}"
+
+
+def test_separate_gls_stage_matches_one_pass(spoc_dir, tmp_path):
+    files = [str(CM_DRA_S24), str(spoc_dir / EB_S1), str(TRUNCATED)]
+    assert main(["preprocess", *files, "-o", str(tmp_path / "full.h5")]) == 0
+    assert main(["preprocess", *files, "-o", str(tmp_path / "lc.h5"), "--no-gls"]) == 0
+    lc_only = read_shard(tmp_path / "lc.h5")
+    assert "gls" not in lc_only and "gls_period" not in lc_only
+    assert main(["gls", str(tmp_path / "lc.h5"), "-o", str(tmp_path / "two.h5")]) == 0
+    one, two = read_shard(tmp_path / "full.h5"), read_shard(tmp_path / "two.h5")
+    np.testing.assert_array_equal(one["gls"], two["gls"])
+    np.testing.assert_array_equal(one["lc"], two["lc"])
+    assert one["segments"]["source_file"] == two["segments"]["source_file"]
+    assert one["rejects"] == two["rejects"]
+    with pytest.raises(ValueError, match="already has GLS vectors"):
+        add_gls(tmp_path / "full.h5", tmp_path / "again.h5")

@@ -11,7 +11,7 @@ from ebscan import __version__
 from ebscan.periodogram import METHODS, calnet_period_grid
 from ebscan.preprocess import PreprocessConfig, preprocess_files
 from ebscan.resample import SPLINE_MODES
-from ebscan.shards import ShardWriter, merge_shards, source_files
+from ebscan.shards import ShardWriter, add_gls, merge_shards, source_files
 
 
 def _positive_int(text: str) -> int:
@@ -57,6 +57,11 @@ def _add_preprocess(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--clip-rounds", type=int, default=defaults.clip_rounds)
     p.add_argument("--gls-method", choices=sorted(METHODS), default=defaults.gls_method)
     p.add_argument(
+        "--no-gls",
+        action="store_true",
+        help="light-curve vectors only; `ebscan gls` adds the GLS vectors later",
+    )
+    p.add_argument(
         "--flux-column", default=None, help="flux column (default: PDCSAP_FLUX, else FLUX)"
     )
     p.set_defaults(handler=_preprocess, subparser=p)
@@ -93,10 +98,11 @@ def _preprocess(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
     todo = [os.fspath(f) for f in dict.fromkeys(files) if os.fspath(f) not in done]
     n_segments = n_rejects = 0
     try:
-        with ShardWriter(args.output, config, calnet_period_grid()) as writer:
+        period = None if args.no_gls else calnet_period_grid()
+        with ShardWriter(args.output, config, period) as writer:
             if done:
                 writer.add_shard(args.output)
-            for result in preprocess_files(todo, config, jobs=args.jobs):
+            for result in preprocess_files(todo, config, args.jobs, with_gls=not args.no_gls):
                 writer.add(result)
                 if result.rejected:
                     n_rejects += 1
@@ -132,12 +138,40 @@ def _merge(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return 0
 
 
+def _add_gls(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "gls",
+        help="add GLS vectors to a shard made with --no-gls",
+        description="Compute the GLS vector of every segment of a light-curve-only shard "
+        "from its source files, with the shard's own preprocessing parameters.",
+    )
+    p.add_argument("shard", metavar="SHARD.h5")
+    p.add_argument("--output", "-o", required=True, metavar="OUT.h5")
+    p.set_defaults(handler=_gls, subparser=p)
+
+
+def _gls(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    if not os.path.exists(args.shard):
+        parser.error(f"no such shard: {args.shard}")
+    try:
+        moved = add_gls(args.shard, args.output)
+    except ValueError as exc:
+        print(f"ebscan gls: error: {exc}", file=sys.stderr)
+        return 2
+    if moved:
+        print(
+            f"{args.output}: {moved} source files unreadable now, moved to rejects", file=sys.stderr
+        )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``ebscan`` argument parser with all subcommands."""
     parser = argparse.ArgumentParser(prog="ebscan", description=__doc__)
     parser.add_argument("--version", action="version", version=f"ebscan {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_preprocess(subparsers)
+    _add_gls(subparsers)
     _add_merge(subparsers)
     return parser
 

@@ -13,7 +13,7 @@ from ebscan.errors import LightCurveError
 from ebscan.io import read_lightcurve
 from ebscan.periodogram import METHODS, calnet_period_grid, gls
 from ebscan.resample import SPLINE_MODES, clip_top, minmax, resample
-from ebscan.segments import good_cadences, longest_stretch, split_segments
+from ebscan.segments import Segment, good_cadences, longest_stretch, split_segments
 
 
 @dataclass(frozen=True)
@@ -119,12 +119,37 @@ class FileResult:
         return self.reject_reason is not None
 
 
+def _segments_of(path: str, config: PreprocessConfig, result: FileResult) -> list[Segment]:
+    """Read ``path`` into ``result``'s header fields and return its kept segments."""
+    lc = read_lightcurve(path, config.flux_column)
+    result.tic, result.sector = lc.tic, lc.sector
+    result.meta = {k: v for k, v in lc.meta.items() if k != "path"}
+    time, flux = good_cadences(lc)
+    segments = split_segments(time, flux, config.gap_days, config.min_points)
+    if not segments:
+        raise LightCurveError(
+            path,
+            f"no segment with at least {config.min_points} good cadences "
+            f"(longest has {longest_stretch(time, config.gap_days)})",
+        )
+    return segments
+
+
+def _gls_row(path: str, segment: Segment, config: PreprocessConfig, period: np.ndarray):
+    seg_time, seg_flux = clip_top(segment.time, segment.flux, config.clip_percentile)
+    try:
+        return minmax(gls(seg_time, seg_flux, period, config.gls_method))
+    except ValueError as exc:
+        raise LightCurveError(path, f"segment {segment.index}: GLS {exc}") from None
+
+
 def preprocess_file(
     path: str | os.PathLike,
     config: PreprocessConfig | None = None,
     period: np.ndarray | None = None,
+    with_gls: bool = True,
 ) -> FileResult:
-    """Read, segment, clip, resample and periodogram one light-curve file.
+    """Read, segment, clip, resample and (optionally) periodogram one light-curve file.
 
     Never raises for bad input: a file that yields no segment comes back with
     ``reject_reason`` set, so a survey run goes on.
@@ -137,6 +162,9 @@ def preprocess_file(
         Defaults to the paper's parameters.
     period : numpy.ndarray, optional
         GLS trial periods (days); defaults to :func:`calnet_period_grid`.
+    with_gls : bool
+        Compute the GLS vectors too; without, ``result.gls`` stays ``None`` and
+        :func:`gls_vectors` adds them later (the workflow's separate gls stage).
 
     Returns
     -------
@@ -147,19 +175,8 @@ def preprocess_file(
     path = os.fspath(path)
     result = FileResult(path=path)
     try:
-        lc = read_lightcurve(path, config.flux_column)
-        result.tic, result.sector = lc.tic, lc.sector
-        result.meta = {k: v for k, v in lc.meta.items() if k != "path"}
-        time, flux = good_cadences(lc)
-        segments = split_segments(time, flux, config.gap_days, config.min_points)
-        if not segments:
-            raise LightCurveError(
-                path,
-                f"no segment with at least {config.min_points} good cadences "
-                f"(longest has {longest_stretch(time, config.gap_days)})",
-            )
         lc_rows, gls_rows = [], []
-        for segment in segments:
+        for segment in _segments_of(path, config, result):
             seg_time, seg_flux = clip_top(segment.time, segment.flux, config.clip_percentile)
             lc_rows.append(
                 resample(
@@ -171,10 +188,8 @@ def preprocess_file(
                     **config.spline_options(),
                 )
             )
-            try:
-                gls_rows.append(minmax(gls(seg_time, seg_flux, period, config.gls_method)))
-            except ValueError as exc:
-                raise LightCurveError(path, f"segment {segment.index}: GLS {exc}") from None
+            if with_gls:
+                gls_rows.append(_gls_row(path, segment, config, period))
             result.segments.append(
                 {
                     "segment": segment.index,
@@ -188,16 +203,44 @@ def preprocess_file(
         result.reject_reason = exc.reason
         return result
     result.lc = np.asarray(lc_rows, dtype=np.float32)
-    result.gls = np.asarray(gls_rows, dtype=np.float32)
+    if with_gls:
+        result.gls = np.asarray(gls_rows, dtype=np.float32)
     return result
 
 
-def _preprocess_one(args: tuple[str, PreprocessConfig]) -> FileResult:
-    return preprocess_file(*args)
+def gls_vectors(
+    path: str | os.PathLike,
+    segment_indices: Iterable[int],
+    config: PreprocessConfig,
+    period: np.ndarray,
+) -> np.ndarray:
+    """GLS vectors of the given segments of one file, as ``preprocess_file`` makes them.
+
+    Raises
+    ------
+    LightCurveError
+        If the file no longer yields those segments (changed or unreadable).
+    """
+    path = os.fspath(path)
+    by_index = {s.index: s for s in _segments_of(path, config, FileResult(path=path))}
+    rows = []
+    for index in segment_indices:
+        if index not in by_index:
+            raise LightCurveError(path, f"segment {index} not found (file changed?)")
+        rows.append(_gls_row(path, by_index[index], config, period))
+    return np.asarray(rows, dtype=np.float32)
+
+
+def _preprocess_one(args: tuple[str, PreprocessConfig, bool]) -> FileResult:
+    path, config, with_gls = args
+    return preprocess_file(path, config, with_gls=with_gls)
 
 
 def preprocess_files(
-    paths: Iterable[str | os.PathLike], config: PreprocessConfig | None = None, jobs: int = 1
+    paths: Iterable[str | os.PathLike],
+    config: PreprocessConfig | None = None,
+    jobs: int = 1,
+    with_gls: bool = True,
 ) -> Iterator[FileResult]:
     """Preprocess many files, in input order, optionally in ``jobs`` processes.
 
@@ -205,7 +248,7 @@ def preprocess_files(
     the pool's read-ahead, not by the number of files.
     """
     config = config or PreprocessConfig()
-    work = ((os.fspath(p), config) for p in paths)
+    work = ((os.fspath(p), config, with_gls) for p in paths)
     if jobs <= 1:
         yield from map(_preprocess_one, work)
         return

@@ -17,7 +17,9 @@ import h5py
 import numpy as np
 
 from ebscan import __version__
-from ebscan.preprocess import FileResult, PreprocessConfig
+from ebscan.errors import LightCurveError
+from ebscan.periodogram import calnet_period_grid
+from ebscan.preprocess import FileResult, PreprocessConfig, gls_vectors
 
 FORMAT_VERSION = 1
 
@@ -64,16 +66,17 @@ class ShardWriter:
         Final shard path.
     config : PreprocessConfig
         Preprocessing parameters, written as attributes.
-    period : numpy.ndarray
-        The GLS trial periods (days), stored as ``gls_period``.
+    period : numpy.ndarray or None
+        The GLS trial periods (days), stored as ``gls_period``; ``None`` for a
+        shard of light-curve vectors only (``gls`` added later by :func:`add_gls`).
     """
 
     def __init__(
-        self, path: str | os.PathLike, config: PreprocessConfig, period: np.ndarray
+        self, path: str | os.PathLike, config: PreprocessConfig, period: np.ndarray | None
     ) -> None:
         self.path = os.fspath(path)
         self.config = config
-        self.period = np.asarray(period, dtype=np.float64)
+        self.period = None if period is None else np.asarray(period, dtype=np.float64)
         self.source_files: set[str] = set()
         self._segments: list[tuple] = []
         self._lc: list[np.ndarray] = []
@@ -88,11 +91,15 @@ class ShardWriter:
         )
         os.close(handle)
         self._file = h5py.File(self._tmp, "w")
-        n_lc, n_gls = self.config.n_lc, self.period.size
+        n_lc = self.config.n_lc
         f = self._file
         f.create_dataset("lc", (0, n_lc), maxshape=(None, n_lc), dtype="f4", chunks=(64, n_lc))
-        f.create_dataset("gls", (0, n_gls), maxshape=(None, n_gls), dtype="f4", chunks=(64, n_gls))
-        f.create_dataset("gls_period", data=self.period)
+        if self.period is not None:
+            n_gls = self.period.size
+            f.create_dataset(
+                "gls", (0, n_gls), maxshape=(None, n_gls), dtype="f4", chunks=(64, n_gls)
+            )
+            f.create_dataset("gls_period", data=self.period)
         _table(f, "segments", SEGMENT_DTYPE)
         _table(f, "rejects", REJECT_DTYPE)
         return self
@@ -121,10 +128,16 @@ class ShardWriter:
                         result.path,
                     )
                 )
+            if (result.gls is None) != (self.period is None):
+                raise ValueError(f"{result.path}: GLS vectors {self._gls_expectation}")
             self._lc.append(result.lc)
             self._gls.append(result.gls)
         if len(self._segments) >= _FLUSH_ROWS:
             self._flush()
+
+    def add_reject(self, path: str, tic: int, sector: int, reason: str) -> None:
+        """Record an input file that produced no segment."""
+        self.add(FileResult(path=path, tic=tic, sector=sector, reject_reason=reason))
 
     def add_shard(self, path: str | os.PathLike, block: int = 4096) -> None:
         """Copy every row of another shard made with the same parameters.
@@ -144,7 +157,10 @@ class ShardWriter:
                     raise ValueError(
                         f"{path}: {key}={found[key]!r} differs from {value!r}; cannot merge"
                     )
-            if not np.array_equal(f["gls_period"][()], self.period):
+            other = f["gls_period"][()] if "gls_period" in f else None
+            if (other is None) != (self.period is None) or (
+                other is not None and not np.array_equal(other, self.period)
+            ):
                 raise ValueError(f"{path}: GLS period grid differs; cannot merge")
             rejects = f["rejects"][()]
             files = _accounted_files(f)
@@ -157,15 +173,24 @@ class ShardWriter:
             _append(out["rejects"], rejects)
             for start in range(0, f["segments"].shape[0], block):
                 rows = slice(start, start + block)
-                for name in ("segments", "lc", "gls"):
+                for name in self._row_datasets:
                     _append(out[name], f[name][rows])
+
+    @property
+    def _row_datasets(self) -> tuple[str, ...]:
+        return ("segments", "lc") if self.period is None else ("segments", "lc", "gls")
+
+    @property
+    def _gls_expectation(self) -> str:
+        return "given to a shard without GLS" if self.period is None else "missing"
 
     def _flush(self) -> None:
         f = self._file
         if self._segments:
             _append(f["segments"], np.array(self._segments, dtype=SEGMENT_DTYPE))
             _append(f["lc"], np.concatenate(self._lc))
-            _append(f["gls"], np.concatenate(self._gls))
+            if self.period is not None:
+                _append(f["gls"], np.concatenate(self._gls))
         if self._rejects:
             _append(f["rejects"], np.array(self._rejects, dtype=REJECT_DTYPE))
         self._segments, self._lc, self._gls, self._rejects = [], [], [], []
@@ -218,7 +243,7 @@ def read_shard(path: str | os.PathLike) -> dict:
         (string fields decoded to ``str``), and ``attrs`` as a dict.
     """
     with h5py.File(path, "r") as f:
-        out = {name: f[name][()] for name in ("lc", "gls", "gls_period")}
+        out = {name: f[name][()] for name in ("lc", "gls", "gls_period") if name in f}
         for name in ("segments", "rejects"):
             table = f[name][()]
             decoded = {
@@ -264,7 +289,69 @@ def merge_shards(inputs: Iterable[str | os.PathLike], output: str | os.PathLike)
         raise ValueError("merge_shards needs at least one input shard")
     with h5py.File(inputs[0], "r") as first:
         config = config_from_attrs(first.attrs)
-        period = first["gls_period"][()]
+        period = first["gls_period"][()] if "gls_period" in first else None
     with ShardWriter(output, config, period) as writer:
         for path in inputs:
             writer.add_shard(path)
+
+
+def add_gls(
+    shard: str | os.PathLike, output: str | os.PathLike, period: np.ndarray | None = None
+) -> int:
+    """Add GLS vectors to a light-curve-only shard, writing ``output`` atomically.
+
+    Each segment's GLS is computed from its source file (read again, segmented and
+    clipped with the shard's own parameters), so the vectors are those
+    ``preprocess_file`` makes in one pass. A source file that no longer yields its
+    segments moves to ``rejects`` with the reason.
+
+    Parameters
+    ----------
+    shard : path
+        Shard written with ``period=None`` (``ebscan preprocess --no-gls``).
+    output : path
+        The complete shard.
+    period : numpy.ndarray, optional
+        Trial periods (days); the CALNet grid by default.
+
+    Returns
+    -------
+    int
+        Number of source files moved to ``rejects``.
+    """
+    period = calnet_period_grid() if period is None else period
+    data = read_shard(shard)
+    if "gls" in data:
+        raise ValueError(f"{shard}: already has GLS vectors")
+    config = config_from_attrs(data["attrs"])
+    segments = data["segments"]
+    files = list(dict.fromkeys(segments["source_file"]))
+    rows_of = {name: [] for name in files}
+    for row, name in enumerate(segments["source_file"]):
+        rows_of[name].append(row)
+    newly_rejected = 0
+    with ShardWriter(output, config, period) as writer:
+        for name in files:
+            rows = rows_of[name]
+            first = rows[0]
+            result = FileResult(
+                path=name,
+                tic=int(segments["tic"][first]),
+                sector=int(segments["sector"][first]),
+                meta={k: float(segments[k][first]) for k in ("ra", "dec", "tmag")},
+            )
+            try:
+                result.gls = gls_vectors(name, segments["segment"][rows], config, period)
+            except LightCurveError as exc:
+                result.reject_reason = exc.reason
+                newly_rejected += 1
+            else:
+                result.lc = data["lc"][rows]
+                result.segments = [
+                    {k: segments[k][r] for k in ("segment", "t_start", "t_end", "n_points")}
+                    for r in rows
+                ]
+            writer.add(result)
+        for values in zip(*(data["rejects"][k] for k in REJECT_DTYPE.names), strict=True):
+            writer.add_reject(*values)
+    return newly_rejected

@@ -1,0 +1,343 @@
+"""Simulated TESS sectors in the SPOC 2-minute format, for the demo and the tests.
+
+Each star gets a class (eclipsing binaries of three morphologies and the usual
+impostors), a light curve with noise set by its TESS magnitude, a sector's
+cadence pattern (2-minute cadences, the mid-sector data downlink gap, scattered
+quality flags and NaNs) and a FITS file laid out like a SPOC ``*-s_lc.fits``
+product, so the real readers, downloader and pipeline run on it unchanged.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from astropy.io import fits
+
+from ebscan import __version__
+
+CADENCE_DAYS = 2.0 / 1440.0
+SECTOR_DAYS = 27.4
+#: BTJD of the start of sector 1; later sectors follow every SECTOR_DAYS.
+SECTOR1_START = 1325.3
+#: SPOC quality bits used here: attitude tweak, momentum dump (desaturation), and
+#: "manual exclude" during the downlink gap.
+QUALITY_MOMENTUM_DUMP = 32
+QUALITY_DESAT = 128
+QUALITY_MANUAL_EXCLUDE = 1024
+
+
+@dataclass(frozen=True)
+class SimulatedStar:
+    """Truth for one simulated light curve."""
+
+    tic: int
+    sector: int
+    subtype: str
+    label: str
+    tmag: float
+    ra: float
+    dec: float
+
+
+def sector_times(sector: int) -> tuple[np.ndarray, np.ndarray]:
+    """Cadence times of a sector and a mask of those inside the downlink gap."""
+    start = SECTOR1_START + (sector - 1) * SECTOR_DAYS
+    time = start + CADENCE_DAYS * np.arange(int(SECTOR_DAYS / CADENCE_DAYS))
+    middle = start + SECTOR_DAYS / 2
+    in_gap = np.abs(time - middle) < 0.5
+    return time, in_gap
+
+
+def noise_ppm(tmag: float) -> float:
+    """2-minute white noise against TESS magnitude (about 230 ppm at T = 10)."""
+    return 230.0 * 10 ** (0.33 * (tmag - 10.0))
+
+
+def _dip(phase: np.ndarray, half_width: float) -> np.ndarray:
+    """Eclipse profile of unit depth: rounded bottom (limb darkening), zero outside."""
+    x = np.clip(1.0 - (phase / half_width) ** 2, 0.0, None)
+    return np.sqrt(x)
+
+
+def _wrapped(phase: np.ndarray) -> np.ndarray:
+    return (phase + 0.5) % 1.0 - 0.5
+
+
+def _eclipsing(rng, time, period, width, depth1, depth2, secondary_phase, ellipsoidal):
+    phase = (time - rng.uniform(0, period)) / period
+    flux = 1.0 - depth1 * _dip(_wrapped(phase), width / 2)
+    flux -= depth2 * _dip(_wrapped(phase - secondary_phase), width / 2)
+    return flux - ellipsoidal * np.cos(4 * np.pi * phase)
+
+
+def detached_eb(rng, time):
+    period = rng.uniform(1.0, 12.0)
+    depth = rng.uniform(0.03, 0.5)
+    eccentric = rng.uniform(-0.05, 0.05)
+    flux = _eclipsing(
+        rng,
+        time,
+        period,
+        rng.uniform(0.02, 0.06),
+        depth,
+        depth * rng.uniform(0.05, 0.9),
+        0.5 + eccentric,
+        0.0,
+    )
+    return flux, period
+
+
+def semidetached_eb(rng, time):
+    period = rng.uniform(0.5, 3.0)
+    depth = rng.uniform(0.05, 0.4)
+    flux = _eclipsing(
+        rng,
+        time,
+        period,
+        rng.uniform(0.08, 0.15),
+        depth,
+        depth * rng.uniform(0.1, 0.4),
+        0.5,
+        rng.uniform(0.005, 0.03),
+    )
+    return flux, period
+
+
+def contact_eb(rng, time):
+    period = rng.uniform(0.22, 0.6)
+    phase = (time - rng.uniform(0, period)) / period
+    amplitude = rng.uniform(0.05, 0.3)
+    unequal = rng.uniform(0.0, 0.2)
+    flux = 1.0 - amplitude * (0.5 - 0.5 * np.cos(4 * np.pi * phase))
+    flux -= unequal * amplitude * 0.5 * (1 + np.cos(2 * np.pi * phase))
+    return flux, period
+
+
+def rotator(rng, time):
+    period = rng.uniform(0.5, 15.0)
+    amplitude = rng.uniform(0.002, 0.03)
+    envelope = 1.0 + 0.3 * np.sin(2 * np.pi * time / rng.uniform(15, 60) + rng.uniform(0, 6.3))
+    phase = 2 * np.pi * time / period
+    spots = np.sin(phase + rng.uniform(0, 6.3)) + rng.uniform(0.1, 0.5) * np.sin(
+        2 * phase + rng.uniform(0, 6.3)
+    )
+    return 1.0 + amplitude * envelope * spots, period
+
+
+def _multiperiodic(rng, time, low, high, n_modes, amp_low, amp_high):
+    frequencies = rng.uniform(low, high, n_modes)
+    flux = np.ones_like(time)
+    for frequency in frequencies:
+        flux += rng.uniform(amp_low, amp_high) * np.sin(
+            2 * np.pi * frequency * time + rng.uniform(0, 6.3)
+        )
+    return flux, 1.0 / frequencies[0]
+
+
+def delta_scuti(rng, time):
+    return _multiperiodic(rng, time, 5.0, 50.0, rng.integers(2, 6), 0.0005, 0.01)
+
+
+def gamma_doradus(rng, time):
+    return _multiperiodic(rng, time, 0.3, 3.0, rng.integers(2, 5), 0.001, 0.01)
+
+
+def rr_lyrae(rng, time):
+    period = rng.uniform(0.3, 0.8)
+    phase = ((time - rng.uniform(0, period)) / period) % 1.0
+    amplitude = rng.uniform(0.2, 0.5)
+    # Fast rise over the first 15% of the cycle, slow decline: an RRab sawtooth.
+    shape = np.where(phase < 0.15, phase / 0.15, 1.0 - (phase - 0.15) / 0.85)
+    return 1.0 + amplitude * (shape**1.5 - 0.5), period
+
+
+def flare_star(rng, time):
+    flux, period = rotator(rng, time)
+    for start in rng.uniform(time[0], time[-1], rng.integers(3, 15)):
+        after = time >= start
+        flux[after] += rng.uniform(0.01, 0.5) * np.exp(
+            -(time[after] - start) / rng.uniform(0.005, 0.05)
+        )
+    return flux, period
+
+
+def planet_transit(rng, time):
+    period = rng.uniform(1.0, 10.0)
+    phase = _wrapped((time - rng.uniform(0, period)) / period)
+    duration = rng.uniform(1.0, 4.0) / 24.0
+    depth = rng.uniform(0.001, 0.01)
+    return 1.0 - depth * _dip(phase, duration / period / 2) ** 0.3, period
+
+
+def quiet(rng, time):
+    return 1.0 + rng.uniform(-0.001, 0.001) * (time - time.mean()) / np.ptp(time), 0.0
+
+
+#: Light-curve models by subtype, with their label.
+MODELS: dict[str, tuple[str, Callable]] = {
+    "detached": ("EB", detached_eb),
+    "semidetached": ("EB", semidetached_eb),
+    "contact": ("EB", contact_eb),
+    "rotator": ("non-EB", rotator),
+    "delta_scuti": ("non-EB", delta_scuti),
+    "gamma_doradus": ("non-EB", gamma_doradus),
+    "rr_lyrae": ("non-EB", rr_lyrae),
+    "flare_star": ("non-EB", flare_star),
+    "planet_transit": ("non-EB", planet_transit),
+    "quiet": ("non-EB", quiet),
+}
+
+
+def spoc_filename(sector: int, tic: int) -> str:
+    """A SPOC-style product name, ``tess<stamp>-s<sector>-<tic>-0000-s_lc.fits``."""
+    stamp = 2018206045859 + (sector - 1) * 27_000_000  # monotonic, SPOC-shaped
+    return f"tess{stamp}-s{sector:04d}-{tic:016d}-0000-s_lc.fits"
+
+
+def write_spoc_file(path: str | os.PathLike, star: SimulatedStar, seed: int) -> float:
+    """Simulate ``star`` and write it as a SPOC 2-minute light-curve file (atomically).
+
+    Returns the period (days) of the drawn model (0 for a quiet star).
+    """
+    rng = np.random.default_rng([seed, star.sector, star.tic])
+    time, in_gap = sector_times(star.sector)
+    _, model = MODELS[star.subtype]
+    relative, period = model(rng, time)
+    sigma = noise_ppm(star.tmag) * 1e-6
+    level = 15_000.0 * 10 ** (-0.4 * (star.tmag - 10.0))
+    flux = level * (relative + rng.normal(0.0, sigma, time.size))
+    quality = np.zeros(time.size, dtype=np.int32)
+    quality[in_gap] = QUALITY_MANUAL_EXCLUDE
+    dumps = rng.choice(time.size, size=time.size // 200, replace=False)
+    quality[dumps] |= rng.choice([QUALITY_MOMENTUM_DUMP, QUALITY_DESAT], size=dumps.size)
+    flux[in_gap] = np.nan
+    flux[rng.choice(time.size, size=time.size // 500, replace=False)] = np.nan
+    error = np.full(time.size, level * sigma, dtype=np.float32)
+    primary = fits.PrimaryHDU()
+    for key, value in {
+        "TELESCOP": "TESS",
+        "OBJECT": f"TIC {star.tic}",
+        "TICID": star.tic,
+        "SECTOR": star.sector,
+        "CAMERA": 1 + star.tic % 4,
+        "CCD": 1 + (star.tic // 4) % 4,
+        "RA_OBJ": star.ra,
+        "DEC_OBJ": star.dec,
+        "TESSMAG": star.tmag,
+        "ORIGIN": "ebscan simulator",
+        "CREATOR": f"ebscan {__version__}",
+    }.items():
+        primary.header[key] = value
+    table = fits.BinTableHDU.from_columns(
+        [
+            fits.Column("TIME", "D", unit="BJD - 2457000, days", array=time),
+            fits.Column("CADENCENO", "J", array=np.arange(time.size, dtype=np.int32)),
+            fits.Column("SAP_FLUX", "E", unit="e-/s", array=flux.astype(np.float32)),
+            fits.Column("PDCSAP_FLUX", "E", unit="e-/s", array=flux.astype(np.float32)),
+            fits.Column("PDCSAP_FLUX_ERR", "E", unit="e-/s", array=error),
+            fits.Column("QUALITY", "J", array=quality),
+        ],
+        name="LIGHTCURVE",
+    )
+    tmp = f"{os.fspath(path)}.tmp"
+    fits.HDUList([primary, table]).writeto(tmp, overwrite=True, checksum=True)
+    os.replace(tmp, path)
+    return float(period)
+
+
+def draw_stars(
+    sector: int, n_stars: int, seed: int, eb_fraction: float = 0.4, tic_pool: int | None = None
+) -> list[SimulatedStar]:
+    """Draw the stars of one sector.
+
+    TICs come from a pool shared by all sectors of the same ``seed`` (a star keeps its
+    class and TIC across sectors, as real targets do), so a TIC can appear in several
+    sectors.
+    """
+    pool = tic_pool or 3 * n_stars
+    population = np.random.default_rng(seed)
+    tics = 10_000_000 + population.choice(90_000_000, size=pool, replace=False)
+    eb_subtypes = [s for s, (label, _) in MODELS.items() if label == "EB"]
+    other = [s for s, (label, _) in MODELS.items() if label != "EB"]
+    subtypes = [
+        population.choice(eb_subtypes)
+        if population.random() < eb_fraction
+        else population.choice(other)
+        for _ in range(pool)
+    ]
+    tmags = population.uniform(7.0, 13.5, pool)
+    ras, decs = (
+        population.uniform(0, 360, pool),
+        np.degrees(np.arcsin(population.uniform(-1, 1, pool))),
+    )
+    chosen = np.sort(
+        np.random.default_rng([seed, sector]).choice(pool, size=n_stars, replace=False)
+    )
+    return [
+        SimulatedStar(
+            tic=int(tics[i]),
+            sector=sector,
+            subtype=str(subtypes[i]),
+            label=MODELS[subtypes[i]][0],
+            tmag=round(float(tmags[i]), 3),
+            ra=round(float(ras[i]), 6),
+            dec=round(float(decs[i]), 6),
+        )
+        for i in chosen
+    ]
+
+
+#: The real MAST address a bulk-script line points at; the manifest keeps only the file name.
+MAST_DOWNLOAD = "https://mast.stsci.edu/api/v0.1/Download/file/?uri=mast:TESS/product/{filename}"
+
+
+def build_mirror(
+    directory: str | os.PathLike, sectors: list[int], n_stars: int, seed: int = 0
+) -> list[dict]:
+    """Write a local stand-in for MAST: light curves, bulk scripts and the truth.
+
+    Layout: ``files/<product>.fits``, ``tesscurl_sector_<N>_lc.sh`` (one curl line per
+    file, as MAST publishes them) and ``truth.csv`` (tic, sector, filename, label,
+    subtype, period, tmag). Existing files are kept, so a rerun is cheap.
+
+    Returns
+    -------
+    list of dict
+        The truth rows.
+    """
+    import csv
+
+    directory = os.fspath(directory)
+    os.makedirs(os.path.join(directory, "files"), exist_ok=True)
+    truth = []
+    for sector in sectors:
+        lines = ["#!/bin/sh"]
+        for star in draw_stars(sector, n_stars, seed):
+            name = spoc_filename(sector, star.tic)
+            path = os.path.join(directory, "files", name)
+            period = write_spoc_file(path, star, seed)
+            lines.append(f"curl -C - -L -o {name} {MAST_DOWNLOAD.format(filename=name)}")
+            truth.append(
+                {
+                    "tic": star.tic,
+                    "sector": sector,
+                    "filename": name,
+                    "label": star.label,
+                    "subtype": star.subtype,
+                    "period": round(period, 6),
+                    "tmag": star.tmag,
+                }
+            )
+        script = os.path.join(directory, f"tesscurl_sector_{sector}_lc.sh")
+        with open(script + ".tmp", "w") as handle:
+            handle.write("\n".join(lines) + "\n")
+        os.replace(script + ".tmp", script)
+    with open(os.path.join(directory, "truth.csv.tmp"), "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(truth[0]))
+        writer.writeheader()
+        writer.writerows(truth)
+    os.replace(os.path.join(directory, "truth.csv.tmp"), os.path.join(directory, "truth.csv"))
+    return truth
