@@ -1,0 +1,120 @@
+"""Thresholding segment scores and aggregating them per star into the candidate catalog."""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+from collections.abc import Iterable
+
+STAR_FIELDS = (
+    "tic",
+    "ra",
+    "dec",
+    "tmag",
+    "max_score",
+    "mean_score",
+    "n_segments",
+    "n_segments_above",
+    "n_sectors",
+    "sectors",
+    "sectors_above",
+    "candidate",
+)
+
+
+def _write_csv(rows: list[dict], fields: Iterable[str], output: str | os.PathLike) -> None:
+    output = os.fspath(output)
+    os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
+    with open(output + ".tmp", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(fields))
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(output + ".tmp", output)
+
+
+def _read_csv(path: str | os.PathLike) -> list[dict]:
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def threshold_scores(
+    score_csvs: Iterable[str | os.PathLike], threshold: float, output: str | os.PathLike
+) -> int:
+    """Concatenate segment scores and flag those at or above ``threshold``.
+
+    Returns the number of flagged segments.
+    """
+    rows, fields = [], None
+    for path in score_csvs:
+        for row in _read_csv(path):
+            row["candidate"] = int(float(row["score"]) >= threshold)
+            rows.append(row)
+            fields = fields or list(row)
+    _write_csv(rows, fields or ["tic", "sector", "segment", "score", "candidate"], output)
+    return sum(r["candidate"] for r in rows)
+
+
+def build_catalog(
+    sector_csvs: Iterable[str | os.PathLike],
+    threshold: float,
+    stars_output: str | os.PathLike,
+    candidates_output: str | os.PathLike,
+) -> int:
+    """Aggregate segment scores per TIC across segments and sectors.
+
+    A long-period binary may eclipse in one sector and not in another, so a star is
+    a candidate when any of its segments reaches ``threshold``; the mean and the
+    count of sectors above show how consistent the evidence is.
+
+    Writes every scored star to ``stars_output`` and the candidates, best first, to
+    ``candidates_output``; returns the number of candidates.
+    """
+    stars: dict[int, dict] = {}
+    for path in sector_csvs:
+        for row in _read_csv(path):
+            tic = int(row["tic"])
+            star = stars.setdefault(
+                tic,
+                {
+                    "tic": tic,
+                    "scores": [],
+                    "sectors": set(),
+                    "above": set(),
+                    "ra": "",
+                    "dec": "",
+                    "tmag": "",
+                },
+            )
+            score, sector = float(row["score"]), int(row["sector"])
+            star["scores"].append(score)
+            star["sectors"].add(sector)
+            if score >= threshold:
+                star["above"].add(sector)
+            for key in ("ra", "dec", "tmag"):
+                if not star[key] and row.get(key) and not math.isnan(float(row[key])):
+                    star[key] = row[key]
+    table = []
+    for star in stars.values():
+        scores = star["scores"]
+        table.append(
+            {
+                "tic": star["tic"],
+                "ra": star["ra"],
+                "dec": star["dec"],
+                "tmag": star["tmag"],
+                "max_score": f"{max(scores):.6f}",
+                "mean_score": f"{sum(scores) / len(scores):.6f}",
+                "n_segments": len(scores),
+                "n_segments_above": sum(s >= threshold for s in scores),
+                "n_sectors": len(star["sectors"]),
+                "sectors": ";".join(map(str, sorted(star["sectors"]))),
+                "sectors_above": ";".join(map(str, sorted(star["above"]))),
+                "candidate": int(max(scores) >= threshold),
+            }
+        )
+    table.sort(key=lambda r: (-float(r["max_score"]), r["tic"]))
+    _write_csv(table, STAR_FIELDS, stars_output)
+    candidates = [r for r in table if r["candidate"]]
+    _write_csv(candidates, STAR_FIELDS, candidates_output)
+    return len(candidates)

@@ -1,0 +1,72 @@
+"""Scoring shards with a trained model, one batch at a time."""
+
+from __future__ import annotations
+
+import csv
+import os
+
+import h5py
+
+from ebscan.shards import _as_str
+
+SCORE_FIELDS = (
+    "tic",
+    "sector",
+    "segment",
+    "t_start",
+    "t_end",
+    "ra",
+    "dec",
+    "tmag",
+    "score",
+    "source_file",
+)
+
+
+def load_model(path: str | os.PathLike):
+    """Load a ``.keras`` model saved by :func:`ebscan.training.train_model`."""
+    import keras
+
+    import ebscan.models.calnet  # noqa: F401  (registers the custom layers)
+
+    return keras.models.load_model(path)
+
+
+def score_shard(
+    model, shard: str | os.PathLike, output: str | os.PathLike, batch_size: int = 256
+) -> int:
+    """Write the EB score (softmax class 1) of every segment of ``shard`` as CSV, atomically.
+
+    Returns the number of segments scored.
+    """
+    names = [t.name for t in model.inputs]
+    output = os.fspath(output)
+    os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
+    with h5py.File(shard, "r") as f, open(output + ".tmp", "w", newline="") as handle:
+        segments = f["segments"]
+        n = segments.shape[0]
+        writer = csv.writer(handle)
+        writer.writerow(SCORE_FIELDS)
+        for start in range(0, n, batch_size):
+            rows = slice(start, min(start + batch_size, n))
+            x = {name: f[name][rows][..., None] for name in names}
+            scores = model.predict_on_batch(x)[:, 1]
+            table = segments[rows]
+            files = _as_str(table["source_file"])
+            for i, record in enumerate(table):
+                writer.writerow(
+                    [
+                        int(record["tic"]),
+                        int(record["sector"]),
+                        int(record["segment"]),
+                        f"{record['t_start']:.6f}",
+                        f"{record['t_end']:.6f}",
+                        record["ra"],
+                        record["dec"],
+                        record["tmag"],
+                        f"{float(scores[i]):.6f}",
+                        files[i],
+                    ]
+                )
+    os.replace(output + ".tmp", output)
+    return n

@@ -1,0 +1,232 @@
+"""Training sets from labels and shards, and CALNet training that streams from shards."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import zlib
+from collections.abc import Iterable
+
+import h5py
+import numpy as np
+
+#: Label strings counted as eclipsing binaries; everything else is the negative class.
+POSITIVE_LABELS = frozenset({"EB"})
+TRAINING_FIELDS = ("shard", "row", "tic", "sector", "segment", "label", "subtype")
+
+
+def read_labels(path: str | os.PathLike) -> dict[tuple[int, int], dict]:
+    """(tic, sector) -> row of a labels CSV with at least tic, sector, label columns."""
+    with open(path, newline="") as handle:
+        reader = csv.DictReader(handle)
+        missing = {"tic", "sector", "label"} - set(reader.fieldnames or ())
+        if missing:
+            raise ValueError(f"{path}: labels table lacks column(s) {', '.join(sorted(missing))}")
+        return {(int(r["tic"]), int(r["sector"])): r for r in reader if r["tic"] and r["sector"]}
+
+
+def build_training_set(
+    shards: Iterable[str | os.PathLike], labels_csv: str | os.PathLike, output: str | os.PathLike
+) -> dict[str, int]:
+    """Join labels to shard rows by (tic, sector) and write the training table (CSV).
+
+    Returns
+    -------
+    dict
+        Counts: ``positive``, ``negative`` and ``unlabelled`` segments.
+    """
+    labels = read_labels(labels_csv)
+    rows, counts = [], {"positive": 0, "negative": 0, "unlabelled": 0}
+    for shard in shards:
+        with h5py.File(shard, "r") as f:
+            table = f["segments"][()]
+        for index, segment in enumerate(table):
+            label = labels.get((int(segment["tic"]), int(segment["sector"])))
+            if label is None:
+                counts["unlabelled"] += 1
+                continue
+            positive = label["label"] in POSITIVE_LABELS
+            counts["positive" if positive else "negative"] += 1
+            rows.append(
+                {
+                    "shard": os.fspath(shard),
+                    "row": index,
+                    "tic": int(segment["tic"]),
+                    "sector": int(segment["sector"]),
+                    "segment": int(segment["segment"]),
+                    "label": int(positive),
+                    "subtype": label.get("subtype", ""),
+                }
+            )
+    output = os.fspath(output)
+    os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
+    with open(output + ".tmp", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=TRAINING_FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(output + ".tmp", output)
+    return counts
+
+
+def read_training_set(path: str | os.PathLike) -> list[dict]:
+    with open(path, newline="") as handle:
+        return [
+            {**r, "row": int(r["row"]), "tic": int(r["tic"]), "label": int(r["label"])}
+            for r in csv.DictReader(handle)
+        ]
+
+
+def split_by_star(rows: list[dict], validation_fraction: float, seed: int):
+    """Train / validation rows with every segment of a TIC on the same side.
+
+    The side of a TIC depends only on the TIC and the seed (a hash), so adding stars
+    never moves the others.
+    """
+
+    def validation(tic: int) -> bool:
+        return zlib.crc32(f"{seed}:{tic}".encode()) / 2**32 < validation_fraction
+
+    train = [r for r in rows if not validation(r["tic"])]
+    held_out = [r for r in rows if validation(r["tic"])]
+    return train, held_out
+
+
+def _sequence_class():
+    import keras
+
+    class ShardSequence(keras.utils.PyDataset):
+        """Batches of ((lc, gls), one-hot label) read from shards row by row.
+
+        Memory is bounded by the batch: only the rows of one batch are read.
+        """
+
+        def __init__(self, rows, batch_size, inputs, shuffle_seed=None, **kwargs):
+            super().__init__(**kwargs)
+            self.rows, self.batch_size, self.inputs = rows, batch_size, inputs
+            self.shuffle_seed, self.epoch = shuffle_seed, 0
+            self.order = np.arange(len(rows))
+            self._files: dict[str, h5py.File] = {}
+            self.on_epoch_end()
+
+        def __len__(self):
+            return int(np.ceil(len(self.rows) / self.batch_size))
+
+        def _file(self, name):
+            if name not in self._files:
+                self._files[name] = h5py.File(name, "r")
+            return self._files[name]
+
+        def __getitem__(self, index):
+            batch = [self.rows[i] for i in self.order[index * self.batch_size :][: self.batch_size]]
+            features = {name: [] for name in self.inputs}
+            for row in batch:
+                f = self._file(row["shard"])
+                for name in self.inputs:
+                    features[name].append(f[name][row["row"]])
+            x = {name: np.asarray(v, dtype=np.float32)[..., None] for name, v in features.items()}
+            y = np.eye(2, dtype=np.float32)[[row["label"] for row in batch]]
+            return x, y
+
+        def on_epoch_end(self):
+            if self.shuffle_seed is not None:
+                np.random.default_rng([self.shuffle_seed, self.epoch]).shuffle(self.order)
+                self.epoch += 1
+
+    return ShardSequence
+
+
+def train_model(
+    training_csv: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    model: str = "calnet",
+    hparams: dict | None = None,
+    epochs: int = 30,
+    batch_size: int = 128,
+    learning_rate: float = 1e-3,
+    validation_fraction: float = 0.2,
+    patience: int = 5,
+    class_weight: bool = False,
+    seed: int = 42,
+) -> dict:
+    """Train a registry model from a training table; write ``model.keras`` and ``model.json``.
+
+    Interrupted training resumes from ``out_dir/backup`` (Keras ``BackupAndRestore``).
+    Early stopping watches the validation loss and restores the best weights.
+
+    Returns
+    -------
+    dict
+        The resolved configuration and results saved as ``model.json``.
+    """
+    import keras
+
+    from ebscan.models import build, resolve_hparams
+
+    keras.utils.set_random_seed(seed)
+    out_dir = os.fspath(out_dir)
+    os.makedirs(out_dir, exist_ok=True)
+    resolved = resolve_hparams(model, **(hparams or {}))
+    inputs = [
+        name for name, key in (("lc", "use_lc"), ("gls", "use_gls")) if resolved.get(key, True)
+    ]
+    rows = read_training_set(training_csv)
+    if not rows:
+        raise ValueError(f"{training_csv}: no labelled segments to train on")
+    train_rows, val_rows = split_by_star(rows, validation_fraction, seed)
+    if not val_rows:
+        raise ValueError(
+            f"{training_csv}: no star left for validation; add stars or raise the fraction"
+        )
+    sequence = _sequence_class()
+    train_data = sequence(train_rows, batch_size, inputs, shuffle_seed=seed)
+    val_data = sequence(val_rows, batch_size, inputs)
+    net = build(model, **resolved)
+    net.compile(
+        optimizer=keras.optimizers.Adam(learning_rate, amsgrad=True),
+        loss="categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    weights = None
+    if class_weight:
+        labels = np.array([r["label"] for r in train_rows])
+        weights = {c: len(labels) / (2.0 * max((labels == c).sum(), 1)) for c in (0, 1)}
+    history_path = os.path.join(out_dir, "history.csv")
+    history = net.fit(
+        train_data,
+        validation_data=val_data,
+        epochs=epochs,
+        class_weight=weights,
+        verbose=2,
+        callbacks=[
+            keras.callbacks.BackupAndRestore(os.path.join(out_dir, "backup")),
+            keras.callbacks.EarlyStopping("val_loss", patience=patience, restore_best_weights=True),
+            keras.callbacks.CSVLogger(history_path, append=True),
+        ],
+    )
+    final = {k: float(v[-1]) for k, v in history.history.items()}
+    config = {
+        "model": model,
+        "hparams": resolved,
+        "training": {
+            "training_set": os.fspath(training_csv),
+            "epochs": epochs,
+            "batch_size": batch_size,
+            "learning_rate": learning_rate,
+            "validation_fraction": validation_fraction,
+            "patience": patience,
+            "class_weight": class_weight,
+            "seed": seed,
+            "n_train": len(train_rows),
+            "n_validation": len(val_rows),
+            "n_positive": int(sum(r["label"] for r in rows)),
+        },
+        "final_metrics": final,
+    }
+    tmp = os.path.join(out_dir, ".model.keras.tmp.keras")
+    net.save(tmp)
+    os.replace(tmp, os.path.join(out_dir, "model.keras"))
+    with open(os.path.join(out_dir, "model.json.tmp"), "w") as handle:
+        json.dump(config, handle, indent=2)
+    os.replace(os.path.join(out_dir, "model.json.tmp"), os.path.join(out_dir, "model.json"))
+    return config
