@@ -22,13 +22,13 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # one core, as a per-file worker 
 import numpy as np
 from astropy.io import fits
 from astropy.timeseries import LombScargle
-from results import record
 
 from ebscan.io import read_lightcurve
 from ebscan.periodogram import METHODS, calnet_period_grid, gls
 from ebscan.preprocess import PreprocessConfig, preprocess_file
 from ebscan.resample import SPLINE_MODES, clip_top, resample
 from ebscan.segments import good_cadences, split_segments
+from results import record
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "tess-spoc-2min"
 

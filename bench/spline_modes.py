@@ -23,11 +23,11 @@ import time
 from pathlib import Path
 
 import numpy as np
-from results import record
 
 from ebscan.io import read_lightcurve
 from ebscan.resample import clip_top, resample
 from ebscan.segments import good_cadences, split_segments
+from results import record
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "tess-spoc-2min"
 N = 4000

@@ -11,6 +11,38 @@ import os
 from collections.abc import Iterable
 
 
+def sector_summary(results: str | os.PathLike, sector: int) -> dict:
+    """Counts of one sector's run: manifest, downloads, shards, rejects, candidates."""
+    import glob
+
+    import h5py
+
+    from ebscan.mast import read_download_report, read_manifest
+
+    results = os.fspath(results)
+    downloads = [
+        row
+        for path in sorted(glob.glob(f"{results}/downloads/sector_{sector}/chunk_*.tsv"))
+        for row in read_download_report(path)
+    ]
+    segments = rejects = 0
+    for path in glob.glob(f"{results}/shards/sector_{sector}/chunk_*.h5"):
+        with h5py.File(path, "r") as f:
+            segments += f["segments"].shape[0]
+            rejects += f["rejects"].shape[0]
+    with open(f"{results}/scores/sector_{sector}.csv", newline="") as handle:
+        flagged = sum(int(r["candidate"]) for r in csv.DictReader(handle))
+    return {
+        "sector": sector,
+        "light curves": len(read_manifest(f"{results}/manifests/sector_{sector}.csv")),
+        "downloaded": sum(r["status"] != "failed" for r in downloads),
+        "failed downloads": sum(r["status"] == "failed" for r in downloads),
+        "rejected": rejects,
+        "segments": segments,
+        "segments above threshold": flagged,
+    }
+
+
 def _histogram_png(scores: list[float], threshold: float) -> str:
     import matplotlib
 

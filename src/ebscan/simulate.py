@@ -9,6 +9,8 @@ product, so the real readers, downloader and pipeline run on it unchanged.
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -197,6 +199,13 @@ def spoc_filename(sector: int, tic: int) -> str:
     return f"tess{stamp}-s{sector:04d}-{tic:016d}-0000-s_lc.fits"
 
 
+def simulated_period(star: SimulatedStar, seed: int) -> float:
+    """The period :func:`write_spoc_file` draws for ``star`` (same seed), without writing."""
+    rng = np.random.default_rng([seed, star.sector, star.tic])
+    time, _ = sector_times(star.sector)
+    return float(MODELS[star.subtype][1](rng, time)[1])
+
+
 def write_spoc_file(path: str | os.PathLike, star: SimulatedStar, seed: int) -> float:
     """Simulate ``star`` and write it as a SPOC 2-minute light-curve file (atomically).
 
@@ -246,6 +255,17 @@ def write_spoc_file(path: str | os.PathLike, star: SimulatedStar, seed: int) -> 
     fits.HDUList([primary, table]).writeto(tmp, overwrite=True, checksum=True)
     os.replace(tmp, path)
     return float(period)
+
+
+def _write_if_changed(path: str, text: str) -> None:
+    """Leave an identical file alone, so that its timestamp does not trigger reruns."""
+    if os.path.exists(path):
+        with open(path) as handle:
+            if handle.read() == text:
+                return
+    with open(path + ".tmp", "w") as handle:
+        handle.write(text)
+    os.replace(path + ".tmp", path)
 
 
 def draw_stars(
@@ -301,15 +321,14 @@ def build_mirror(
 
     Layout: ``files/<product>.fits``, ``tesscurl_sector_<N>_lc.sh`` (one curl line per
     file, as MAST publishes them) and ``truth.csv`` (tic, sector, filename, label,
-    subtype, period, tmag). Existing files are kept, so a rerun is cheap.
+    subtype, period, tmag). The same arguments give the same files; files already
+    there are left untouched, so a rerun triggers no rerun downstream.
 
     Returns
     -------
     list of dict
         The truth rows.
     """
-    import csv
-
     directory = os.fspath(directory)
     os.makedirs(os.path.join(directory, "files"), exist_ok=True)
     truth = []
@@ -318,7 +337,11 @@ def build_mirror(
         for star in draw_stars(sector, n_stars, seed):
             name = spoc_filename(sector, star.tic)
             path = os.path.join(directory, "files", name)
-            period = write_spoc_file(path, star, seed)
+            period = (
+                write_spoc_file(path, star, seed)
+                if not os.path.exists(path)
+                else (simulated_period(star, seed))
+            )
             lines.append(f"curl -C - -L -o {name} {MAST_DOWNLOAD.format(filename=name)}")
             truth.append(
                 {
@@ -332,12 +355,10 @@ def build_mirror(
                 }
             )
         script = os.path.join(directory, f"tesscurl_sector_{sector}_lc.sh")
-        with open(script + ".tmp", "w") as handle:
-            handle.write("\n".join(lines) + "\n")
-        os.replace(script + ".tmp", script)
-    with open(os.path.join(directory, "truth.csv.tmp"), "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(truth[0]))
-        writer.writeheader()
-        writer.writerows(truth)
-    os.replace(os.path.join(directory, "truth.csv.tmp"), os.path.join(directory, "truth.csv"))
+        _write_if_changed(script, "\n".join(lines) + "\n")
+    table = io.StringIO()
+    writer = csv.DictWriter(table, fieldnames=list(truth[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(truth)
+    _write_if_changed(os.path.join(directory, "truth.csv"), table.getvalue())
     return truth

@@ -1,0 +1,68 @@
+import math
+
+from snakemake.utils import validate
+
+from ebscan.config import parse_sectors
+from ebscan.mast import read_manifest
+
+
+validate(config, "../schemas/config.schema.yaml")
+
+try:
+    SECTORS = parse_sectors(config["sectors"])
+    TRAINING_SECTORS = parse_sectors(config["training"]["sectors"] or config["sectors"])
+except ValueError as error:
+    raise WorkflowError(f"config: {error}")
+if not config["training"]["model_path"] and not config["training"]["labels"]:
+    raise WorkflowError(
+        "config: training.labels is empty; give a labels CSV to train on, "
+        "or training.model_path to score with a trained model"
+    )
+
+R = config["results"]
+
+
+wildcard_constraints:
+    sector=r"\d+",
+    chunk=r"\d+",
+
+
+MODEL = config["training"]["model_path"] or f"{R}/model/model.keras"
+
+
+def chunks(sector):
+    """Chunk numbers of a sector, known once its manifest (a checkpoint) exists."""
+    manifest = checkpoints.manifest.get(sector=sector).output[0]
+    n_files = len(read_manifest(manifest))
+    return range(max(math.ceil(n_files / config["chunk_size"]), 1))
+
+
+def sector_shards(wildcards):
+    return expand(
+        f"{R}/shards/sector_{{sector}}/chunk_{{chunk}}.h5",
+        sector=wildcards.sector,
+        chunk=chunks(int(wildcards.sector)),
+    )
+
+
+def sector_scores(wildcards):
+    return expand(
+        f"{R}/scores/sector_{{sector}}/chunk_{{chunk}}.csv",
+        sector=wildcards.sector,
+        chunk=chunks(int(wildcards.sector)),
+    )
+
+
+def training_shards(wildcards):
+    return [
+        shard
+        for sector in TRAINING_SECTORS
+        for shard in sector_shards(type("W", (), {"sector": sector}))
+    ]
+
+
+def all_outputs():
+    return [
+        f"{R}/catalog/candidates.csv",
+        f"{R}/report/report.html",
+    ]

@@ -1,0 +1,22 @@
+rule download:
+    input:
+        f"{R}/manifests/sector_{{sector}}.csv",
+    output:
+        f"{R}/downloads/sector_{{sector}}/chunk_{{chunk}}.tsv",
+    log:
+        f"{R}/logs/download/sector_{{sector}}/chunk_{{chunk}}.log",
+    params:
+        dest=lambda wildcards: f"{R}/lightcurves/sector_{wildcards.sector}",
+        chunk_size=config["chunk_size"],
+        # A function, so that "{filename}" reaches the downloader as a template.
+        download_url=lambda wildcards: config["mast"]["download_url"],
+        concurrency=config["mast"]["concurrency"],
+        retries=config["mast"]["retries"],
+        timeout_s=config["mast"]["timeout_s"],
+    resources:
+        mem_mb=500,
+        runtime=120,
+    conda:
+        "../../envs/io.yaml"
+    script:
+        "../scripts/download.py"

@@ -1,0 +1,14 @@
+rule gls:
+    input:
+        f"{R}/shards_lc/sector_{{sector}}/chunk_{{chunk}}.h5",
+    output:
+        f"{R}/shards/sector_{{sector}}/chunk_{{chunk}}.h5",
+    log:
+        f"{R}/logs/gls/sector_{{sector}}/chunk_{{chunk}}.log",
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    conda:
+        "../../envs/preprocess.yaml"
+    script:
+        "../scripts/gls.py"

@@ -1,0 +1,18 @@
+rule infer:
+    input:
+        shard=f"{R}/shards/sector_{{sector}}/chunk_{{chunk}}.h5",
+        model=MODEL,
+    output:
+        f"{R}/scores/sector_{{sector}}/chunk_{{chunk}}.csv",
+    log:
+        f"{R}/logs/infer/sector_{{sector}}/chunk_{{chunk}}.log",
+    params:
+        batch_size=config["inference"]["batch_size"],
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    conda:
+        "../../envs/ml.yaml"
+    script:
+        "../scripts/infer.py"

@@ -1,0 +1,20 @@
+rule train:
+    input:
+        f"{R}/training/training_set.csv",
+    output:
+        model=f"{R}/model/model.keras",
+        config=f"{R}/model/model.json",
+    log:
+        f"{R}/logs/train.log",
+    params:
+        training=config["training"],
+        out_dir=f"{R}/model",
+    threads: 2
+    resources:
+        mem_mb=8000,
+        runtime=720,
+        gpu=1,
+    conda:
+        "../../envs/ml.yaml"
+    script:
+        "../scripts/train.py"

@@ -1,0 +1,18 @@
+from ebscan.logs import logging_to
+from ebscan.mast import sector_manifest, write_manifest
+
+with logging_to(snakemake.log[0]):
+    params = snakemake.params
+    tics = None
+    if params.tic_subset:
+        with open(params.tic_subset) as handle:
+            tics = {int(line) for line in handle if line.strip()}
+    rows = sector_manifest(
+        int(snakemake.wildcards.sector),
+        params.bulk_script_url,
+        tics,
+        params.retries,
+        params.timeout_s,
+    )
+    write_manifest(rows, snakemake.output[0])
+    print(f"sector {snakemake.wildcards.sector}: {len(rows)} light curves")

@@ -1,0 +1,18 @@
+from ebscan.logs import logging_to
+from ebscan.training import train_model
+
+with logging_to(snakemake.log[0]):
+    training = snakemake.params.training
+    train_model(
+        snakemake.input[0],
+        snakemake.params.out_dir,
+        model=training["model"],
+        hparams=training["hparams"],
+        epochs=training["epochs"],
+        batch_size=training["batch_size"],
+        learning_rate=training["learning_rate"],
+        validation_fraction=training["validation_fraction"],
+        patience=training["patience"],
+        class_weight=training["class_weight"],
+        seed=training["seed"],
+    )
