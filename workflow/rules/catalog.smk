@@ -6,12 +6,12 @@ rule catalog:
         candidates=f"{R}/catalog/candidates.csv",
     log:
         f"{R}/logs/catalog.log",
-    params:
-        threshold=config["threshold"],
+    conda:
+        "../../envs/io.yaml"
     resources:
         mem_mb=2000,
         runtime=30,
-    conda:
-        "../../envs/io.yaml"
+    params:
+        threshold=config["threshold"],
     script:
         "../scripts/catalog.py"

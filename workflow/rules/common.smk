@@ -1,10 +1,10 @@
 import math
+import os
 
 from snakemake.utils import validate
 
 from ebscan.config import parse_sectors
 from ebscan.mast import read_manifest
-
 
 validate(config, "../schemas/config.schema.yaml")
 

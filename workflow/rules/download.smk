@@ -5,6 +5,11 @@ rule download:
         f"{R}/downloads/sector_{{sector}}/chunk_{{chunk}}.tsv",
     log:
         f"{R}/logs/download/sector_{{sector}}/chunk_{{chunk}}.log",
+    conda:
+        "../../envs/io.yaml"
+    resources:
+        mem_mb=500,
+        runtime=120,
     params:
         dest=lambda wildcards: f"{R}/lightcurves/sector_{wildcards.sector}",
         chunk_size=config["chunk_size"],
@@ -13,10 +18,5 @@ rule download:
         concurrency=config["mast"]["concurrency"],
         retries=config["mast"]["retries"],
         timeout_s=config["mast"]["timeout_s"],
-    resources:
-        mem_mb=500,
-        runtime=120,
-    conda:
-        "../../envs/io.yaml"
     script:
         "../scripts/download.py"

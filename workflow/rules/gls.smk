@@ -5,10 +5,10 @@ rule gls:
         f"{R}/shards/sector_{{sector}}/chunk_{{chunk}}.h5",
     log:
         f"{R}/logs/gls/sector_{{sector}}/chunk_{{chunk}}.log",
+    conda:
+        "../../envs/preprocess.yaml"
     resources:
         mem_mb=2000,
         runtime=60,
-    conda:
-        "../../envs/preprocess.yaml"
     script:
         "../scripts/gls.py"

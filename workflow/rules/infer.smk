@@ -6,13 +6,13 @@ rule infer:
         f"{R}/scores/sector_{{sector}}/chunk_{{chunk}}.csv",
     log:
         f"{R}/logs/infer/sector_{{sector}}/chunk_{{chunk}}.log",
-    params:
-        batch_size=config["inference"]["batch_size"],
+    conda:
+        "../../envs/ml.yaml"
     threads: 2
     resources:
         mem_mb=4000,
         runtime=60,
-    conda:
-        "../../envs/ml.yaml"
+    params:
+        batch_size=config["inference"]["batch_size"],
     script:
         "../scripts/infer.py"

@@ -3,16 +3,16 @@ checkpoint manifest:
         f"{R}/manifests/sector_{{sector}}.csv",
     log:
         f"{R}/logs/manifest/sector_{{sector}}.log",
+    conda:
+        "../../envs/io.yaml"
+    resources:
+        mem_mb=500,
+        runtime=15,
     params:
         # A function, so that "{sector}" reaches the manifest code as a template.
         bulk_script_url=lambda wildcards: config["mast"]["bulk_script_url"],
         tic_subset=config["mast"]["tic_subset"],
         retries=config["mast"]["retries"],
         timeout_s=config["mast"]["timeout_s"],
-    resources:
-        mem_mb=500,
-        runtime=15,
-    conda:
-        "../../envs/io.yaml"
     script:
         "../scripts/manifest.py"

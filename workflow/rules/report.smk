@@ -8,14 +8,17 @@ rule report:
         f"{R}/report/report.html",
     log:
         f"{R}/logs/report.log",
-    params:
-        sectors=SECTORS,
-        results=R,
-        threshold=config["threshold"],
+    conda:
+        "../../envs/io.yaml"
     resources:
         mem_mb=2000,
         runtime=15,
-    conda:
-        "../../envs/io.yaml"
+    params:
+        sectors=SECTORS,
+        # The results folder, two levels above the catalog.
+        results=lambda wildcards, input: os.path.dirname(
+            os.path.dirname(input.candidates)
+        ),
+        threshold=config["threshold"],
     script:
         "../scripts/report.py"

@@ -5,12 +5,12 @@ rule threshold:
         f"{R}/scores/sector_{{sector}}.csv",
     log:
         f"{R}/logs/threshold/sector_{{sector}}.log",
-    params:
-        threshold=config["threshold"],
+    conda:
+        "../../envs/io.yaml"
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../../envs/io.yaml"
+    params:
+        threshold=config["threshold"],
     script:
         "../scripts/threshold.py"

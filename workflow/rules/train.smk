@@ -6,15 +6,15 @@ rule train:
         config=f"{R}/model/model.json",
     log:
         f"{R}/logs/train.log",
-    params:
-        training=config["training"],
-        out_dir=f"{R}/model",
+    conda:
+        "../../envs/ml.yaml"
     threads: 2
     resources:
         mem_mb=8000,
         runtime=720,
         gpu=1,
-    conda:
-        "../../envs/ml.yaml"
+    params:
+        training=config["training"],
+        out_dir=lambda wildcards, output: os.path.dirname(output.model),
     script:
         "../scripts/train.py"

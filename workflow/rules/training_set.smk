@@ -6,10 +6,10 @@ rule training_set:
         f"{R}/training/training_set.csv",
     log:
         f"{R}/logs/training_set.log",
+    conda:
+        "../../envs/preprocess.yaml"
     resources:
         mem_mb=1000,
         runtime=30,
-    conda:
-        "../../envs/preprocess.yaml"
     script:
         "../scripts/training_set.py"

@@ -28,7 +28,8 @@ def resolve_hparams(name: str, **overrides: object) -> dict:
 
 def build(name: str, **hparams: object):
     """An uncompiled Keras model ``name`` with ``hparams`` over its defaults."""
-    return MODELS[name].build_model(resolve_hparams(name, **hparams))
+    resolved = resolve_hparams(name, **hparams)
+    return MODELS[name].build_model(resolved)
 
 
 __all__ = ["MODELS", "build", "resolve_hparams"]

@@ -1,0 +1,159 @@
+"""The Snakemake workflow end to end on a tiny simulated survey, then a sector added."""
+
+from __future__ import annotations
+
+import csv
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import pytest
+import yaml
+
+pytest.importorskip("snakemake")
+pytest.importorskip("keras")
+
+from ebscan.demo import serve
+from ebscan.simulate import build_mirror
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "workflow" / "Snakefile")]
+
+
+def snakemake(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    done = subprocess.run([*SNAKEMAKE, *args], cwd=REPO, capture_output=True, text=True)
+    if check and done.returncode != 0:
+        pytest.fail(
+            f"snakemake {' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+        )
+    return done
+
+
+def job_counts(dry_run_output: str) -> dict[str, int]:
+    """The 'Job stats' table of a dry run as {rule: count}."""
+    table = dry_run_output.split("Job stats:", 1)[1]
+    return {
+        m.group(1): int(m.group(2))
+        for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M)
+        if m.group(1) != "total"
+    }
+
+
+@pytest.fixture(scope="module")
+def survey(tmp_path_factory):
+    root = tmp_path_factory.mktemp("survey")
+    build_mirror(root / "mirror", [1, 2], 16, seed=11)
+    server = serve(str(root / "mirror"), 0)
+    port = server.server_address[1]
+    config = {
+        "sectors": [1],
+        "results": str(root / "results"),
+        "chunk_size": 10,
+        "mast": {
+            "bulk_script_url": f"http://127.0.0.1:{port}/tesscurl_sector_{{sector}}_lc.sh",
+            "download_url": f"http://127.0.0.1:{port}/files/{{filename}}",
+            "retries": 1,
+        },
+        "training": {
+            "labels": str(root / "mirror" / "truth.csv"),
+            "sectors": [1],
+            "hparams": {
+                "lc_filters": [4, 8, 8],
+                "gls_filters": [4, 8],
+                "lc_lstm_units": 4,
+                "gls_lstm_units": 4,
+                "dense_units": 8,
+            },
+            "epochs": 2,
+            "batch_size": 8,
+        },
+    }
+    config_path = root / "config.yaml"
+    config_path.write_text(yaml.safe_dump(config))
+    snakemake("--configfile", str(config_path), "--cores", "2")
+    yield root, config, config_path
+    server.shutdown()
+
+
+def read_csv(path):
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_every_light_curve_is_scored_or_rejected(survey):
+    root, _, _ = survey
+    results = root / "results"
+    manifest = read_csv(results / "manifests" / "sector_1.csv")
+    assert len(manifest) == 16
+    shards = sorted((results / "shards" / "sector_1").glob("chunk_*.h5"))
+    assert [s.name for s in shards] == ["chunk_0.h5", "chunk_1.h5"]
+    accounted, segments = set(), 0
+    for shard in shards:
+        with h5py.File(shard) as f:
+            assert f["gls"].shape[1] == 1000 and f["lc"].shape[1] == 4000
+            segments += f["segments"].shape[0]
+            accounted |= {s.decode() for s in f["segments"]["source_file"]}
+            accounted |= {s.decode() for s in f["rejects"]["source_file"]}
+    assert {Path(p).name for p in accounted} == {r["filename"] for r in manifest}
+    scores = read_csv(results / "scores" / "sector_1.csv")
+    assert len(scores) == segments
+    stars = read_csv(results / "catalog" / "stars.csv")
+    assert {int(s["tic"]) for s in stars} == {int(s["tic"]) for s in scores}
+    assert (results / "report" / "report.html").read_text().count("<table>") >= 3
+    model = yaml.safe_load((results / "model" / "model.json").read_text())
+    assert model["hparams"]["lc_filters"] == [4, 8, 8]
+
+
+def test_adding_a_sector_schedules_only_its_jobs(survey):
+    root, config, _ = survey
+    config = {**config, "sectors": [1, 2]}
+    grown = root / "config2.yaml"
+    grown.write_text(yaml.safe_dump(config))
+    # The new sector's manifest is a checkpoint: fetch it, then ask what is left.
+    snakemake(
+        "--configfile", str(grown), "--cores", "1", f"{config['results']}/manifests/sector_2.csv"
+    )
+    dry = snakemake("--configfile", str(grown), "--dry-run")
+    assert job_counts(dry.stdout) == {
+        "download": 2,
+        "preprocess": 2,
+        "gls": 2,
+        "infer": 2,
+        "threshold": 1,
+        "catalog": 1,
+        "report": 1,
+        "all": 1,
+    }
+    snakemake("--configfile", str(grown), "--cores", "2")
+    stars = read_csv(Path(config["results"]) / "catalog" / "stars.csv")
+    assert {sector for s in stars for sector in s["sectors"].split(";")} == {"1", "2"}
+    assert "Nothing to be done" in snakemake("--configfile", str(grown), "--dry-run").stdout
+
+
+def test_bad_config_names_the_key(survey, tmp_path):
+    _, config, _ = survey
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump({**config, "threshold": 1.5}))
+    done = snakemake("--configfile", str(bad), "--dry-run", check=False)
+    assert done.returncode != 0
+    assert "threshold" in done.stderr + done.stdout
+    bad.write_text(yaml.safe_dump({**config, "sectors": ["9-3"]}))
+    done = snakemake("--configfile", str(bad), "--dry-run", check=False)
+    assert (
+        "config: sectors: '9-3' is not a sector number or a range like '1-74'"
+        in done.stderr + done.stdout
+    )
+
+
+def test_lint_and_format():
+    lint = snakemake("--lint", "--configfile", str(REPO / "config" / "demo.yaml"), check=False)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    fmt = subprocess.run(
+        [Path(sys.executable).with_name("snakefmt"), "--check", "workflow"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert fmt.returncode == 0, fmt.stdout + fmt.stderr
