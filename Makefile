@@ -1,9 +1,9 @@
-# ebscan: `make test` sets up .venv on first use and runs the whole suite.
+# ebscan: `make demo` and `make test` set up .venv on first use.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: test lint bench clean
+.PHONY: demo test lint bench clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -14,9 +14,15 @@ $(VENV)/.installed: pyproject.toml $(BIN)/activate
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $@
 
+# The demo survey: simulated sectors served by a local stand-in for MAST, the whole
+# workflow, a small CALNet trained for a few epochs.
+demo: $(VENV)/.installed
+	$(BIN)/python -m ebscan.demo
+
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/snakefmt --check workflow
 
 test: lint
 	$(BIN)/python -m pytest
@@ -26,4 +32,4 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/spline_modes.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache src/*.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache src/*.egg-info .snakemake

@@ -12,7 +12,6 @@ rule train:
     resources:
         mem_mb=8000,
         runtime=720,
-        gpu=1,
     params:
         training=config["training"],
         out_dir=lambda wildcards, output: os.path.dirname(output.model),
