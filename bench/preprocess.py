@@ -28,6 +28,7 @@ from ebscan.periodogram import METHODS, calnet_period_grid, gls
 from ebscan.preprocess import PreprocessConfig, preprocess_file
 from ebscan.resample import SPLINE_MODES, clip_top, resample
 from ebscan.segments import good_cadences, split_segments
+
 from results import record
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "tess-spoc-2min"

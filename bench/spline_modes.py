@@ -27,6 +27,7 @@ import numpy as np
 from ebscan.io import read_lightcurve
 from ebscan.resample import clip_top, resample
 from ebscan.segments import good_cadences, split_segments
+
 from results import record
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "tess-spoc-2min"

@@ -8,12 +8,13 @@ import shutil
 import numpy as np
 import pytest
 from astropy.io import fits
-from conftest import CM_DRA_S24, TRUNCATED, require_shared
 
 from ebscan.errors import LightCurveError
 from ebscan.io import read_lightcurve
 from ebscan.preprocess import PreprocessConfig, preprocess_file
 from ebscan.segments import good_cadences, split_segments
+
+from conftest import CM_DRA_S24, TRUNCATED, require_shared
 
 SPOC_FILES = [
     "tess2020106103520-s0024-0000000199574208-0180-s_lc.fits",

@@ -7,13 +7,14 @@ import os
 import h5py
 import numpy as np
 import pytest
-from conftest import CM_DRA_S24, TRUNCATED
 
 from ebscan import __version__
 from ebscan.cli import main
 from ebscan.periodogram import calnet_period_grid
 from ebscan.preprocess import PreprocessConfig, preprocess_file
 from ebscan.shards import ShardWriter, add_gls, merge_shards, read_shard
+
+from conftest import CM_DRA_S24, TRUNCATED
 
 EB_S1 = "tess2018206045859-s0001-0000000261746657-0120-s_lc.fits"
 
