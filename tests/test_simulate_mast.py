@@ -14,8 +14,11 @@ import pytest
 from ebscan.config import parse_sectors
 from ebscan.io import read_lightcurve
 from ebscan.mast import (
+    DOWNLOAD_URL,
+    S3_DOWNLOAD_URL,
     download_files,
     parse_bulk_script,
+    product_url,
     read_manifest,
     sector_manifest,
     write_manifest,
@@ -115,7 +118,9 @@ def test_bulk_script_parsing():
             "",
         ]
     )
-    assert parse_bulk_script(script) == [
+    assert [
+        {k: r[k] for k in ("filename", "tic", "sector")} for r in parse_bulk_script(script)
+    ] == [
         {
             "filename": "tess2018206045859-s0001-0000000025155310-0120-s_lc.fits",
             "tic": 25155310,
@@ -127,6 +132,17 @@ def test_bulk_script_parsing():
             "sector": 1,
         },
     ]
+
+
+def test_product_urls():
+    name = "tess2018206045859-s0001-0000000025155310-0120-s_lc.fits"
+    assert product_url(DOWNLOAD_URL, name) == (
+        "https://mast.stsci.edu/api/v0.1/Download/file/?uri=mast:TESS/product/" + name
+    )
+    assert product_url(S3_DOWNLOAD_URL, name) == (
+        "https://stpubdata.s3.amazonaws.com/tess/public/tid/s0001/0000/0000/2515/5310/" + name
+    )
+    assert parse_bulk_script(f"curl -C - -L -o {name} x")[0]["uri"] == f"mast:TESS/product/{name}"
 
 
 def test_manifest_and_download_over_http(mirror, server, tmp_path):

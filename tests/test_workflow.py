@@ -46,14 +46,13 @@ def survey(tmp_path_factory):
     root = tmp_path_factory.mktemp("survey")
     build_mirror(root / "mirror", [1, 2], 16, seed=11)
     server = serve(str(root / "mirror"), 0)
-    port = server.server_address[1]
     config = {
         "sectors": [1],
         "results": str(root / "results"),
         "chunk_size": 10,
         "mast": {
-            "bulk_script_url": f"http://127.0.0.1:{port}/tesscurl_sector_{{sector}}_lc.sh",
-            "download_url": f"http://127.0.0.1:{port}/files/{{filename}}",
+            "bulk_script_url": server.bulk_script_url,
+            "download_url": server.download_url,
             "retries": 1,
         },
         "training": {
@@ -74,7 +73,7 @@ def survey(tmp_path_factory):
     config_path.write_text(yaml.safe_dump(config))
     snakemake("--configfile", str(config_path), "--cores", "2")
     yield root, config, config_path
-    server.shutdown()
+    server.stop()
 
 
 def read_csv(path):

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import http.client
 import os
 import sys
 from collections.abc import Sequence
 
-from ebscan import __version__
+from ebscan import __version__, mast
 from ebscan.periodogram import METHODS, calnet_period_grid
 from ebscan.preprocess import PreprocessConfig, preprocess_files
 from ebscan.resample import SPLINE_MODES
@@ -165,11 +166,116 @@ def _gls(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return 0
 
 
+def _add_manifest(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "manifest",
+        help="list a sector's 2-minute light curves (from MAST's bulk download script)",
+    )
+    p.add_argument("--sector", type=_positive_int, required=True)
+    p.add_argument("--output", "-o", required=True, metavar="M.csv")
+    p.add_argument(
+        "--bulk-script-url",
+        default=mast.BULK_SCRIPT_URL,
+        help="template with {sector} (default: MAST's tesscurl_sector_{sector}_lc.sh)",
+    )
+    p.add_argument("--tics", metavar="FILE", help="keep only the TICs listed (one per line)")
+    p.add_argument("--retries", type=int, default=5)
+    p.add_argument("--timeout", type=float, default=60.0, help="seconds")
+    p.set_defaults(handler=_manifest, subparser=p)
+
+
+def _manifest(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    if "{sector}" not in args.bulk_script_url:
+        parser.error("--bulk-script-url must contain {sector}")
+    tics = None
+    if args.tics:
+        try:
+            with open(args.tics) as handle:
+                tics = {int(line) for line in handle if line.strip()}
+        except (OSError, ValueError) as exc:
+            parser.error(f"--tics {args.tics}: {exc}")
+    try:
+        rows = mast.sector_manifest(
+            args.sector, args.bulk_script_url, tics, args.retries, args.timeout
+        )
+    except (OSError, http.client.HTTPException) as exc:
+        print(f"ebscan manifest: error: sector {args.sector}: {exc}", file=sys.stderr)
+        return 1
+    mast.write_manifest(rows, args.output)
+    print(f"{args.output}: {len(rows)} light curves of sector {args.sector}", file=sys.stderr)
+    return 0
+
+
+def _add_download(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "download",
+        help="fetch a manifest's light curves: verified, resumable, polite",
+        description="Download every file of a manifest into DEST. Files already there "
+        "and complete are skipped; partial ones resume; each file is verified before it "
+        "gets its final name. Exits 1 if any file failed after all retries.",
+    )
+    p.add_argument("--manifest", required=True, metavar="M.csv")
+    p.add_argument("--dest", required=True, metavar="DIR")
+    p.add_argument(
+        "--download-url",
+        default=mast.DOWNLOAD_URL,
+        help="template with {filename} or {uri} (default: MAST's Download/file "
+        f"API; the S3 layout is {mast.S3_DOWNLOAD_URL})",
+    )
+    p.add_argument(
+        "--concurrency",
+        type=_positive_int,
+        default=4,
+        help="simultaneous transfers (default 4; be polite to MAST)",
+    )
+    p.add_argument("--retries", type=int, default=5)
+    p.add_argument("--timeout", type=float, default=60.0, help="seconds")
+    p.add_argument(
+        "--report",
+        metavar="R.tsv",
+        help="per-file outcome table (default: DEST/download-report.tsv)",
+    )
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(handler=_download, subparser=p)
+
+
+def _download(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    if "{filename}" not in args.download_url and "{uri}" not in args.download_url:
+        parser.error("--download-url must contain {filename} or {uri}")
+    try:
+        rows = mast.read_manifest(args.manifest)
+    except (OSError, KeyError, ValueError) as exc:
+        parser.error(f"--manifest {args.manifest}: not a manifest ({exc})")
+    outcomes = mast.download_files(
+        [row["filename"] for row in rows],
+        args.dest,
+        args.download_url,
+        args.concurrency,
+        args.retries,
+        args.timeout,
+        progress=not args.no_progress,
+    )
+    report = args.report or os.path.join(args.dest, "download-report.tsv")
+    mast.write_download_report(outcomes, report)
+    failed = [o for o in outcomes if o.status == "failed"]
+    for outcome in failed:
+        print(f"failed {outcome.filename}: {outcome.reason}", file=sys.stderr)
+    counts = {s: sum(o.status == s for o in outcomes) for s in ("downloaded", "present")}
+    print(
+        f"{args.dest}: {counts['downloaded']} downloaded, {counts['present']} already there, "
+        f"{len(failed)} failed (report: {report})",
+        file=sys.stderr,
+    )
+    return 1 if failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``ebscan`` argument parser with all subcommands."""
     parser = argparse.ArgumentParser(prog="ebscan", description=__doc__)
     parser.add_argument("--version", action="version", version=f"ebscan {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_manifest(subparsers)
+    _add_download(subparsers)
     _add_preprocess(subparsers)
     _add_gls(subparsers)
     _add_merge(subparsers)

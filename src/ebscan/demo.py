@@ -2,7 +2,8 @@
 
 ``python -m ebscan.demo`` (what ``make demo`` runs) simulates the demo sectors into
 ``results/demo-mirror`` (SPOC-format files plus MAST-style bulk scripts), serves that
-folder over HTTP on 127.0.0.1 at the port of ``config/demo.yaml``, and runs the
+folder under MAST's URL paths on 127.0.0.1 at the port of ``config/demo.yaml``
+(:mod:`ebscan.mirror_server`), and runs the
 Snakemake workflow against it, so the real manifest and download code fetch every
 light curve.
 """
@@ -10,40 +11,31 @@ light curve.
 from __future__ import annotations
 
 import argparse
-import functools
-import http.server
 import os
 import subprocess
 import sys
-import threading
 import time
 from urllib.parse import urlparse
 
 import yaml
 
 from ebscan.config import parse_sectors
+from ebscan.mirror_server import MirrorServer
 from ebscan.simulate import build_mirror
 
 MIRROR = "results/demo-mirror"
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        """Keep the demo's output to the workflow's progress."""
-
-
-def serve(directory: str, port: int) -> http.server.ThreadingHTTPServer:
-    """Serve ``directory`` on 127.0.0.1:``port`` from a background thread."""
-    handler = functools.partial(_QuietHandler, directory=directory)
+def serve(mirror: str, port: int) -> MirrorServer:
+    """Serve a mirror built by :func:`build_mirror` on 127.0.0.1:``port``, MAST's way."""
     try:
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+        server = MirrorServer(os.path.join(mirror, "files"), mirror, port=port)
     except OSError as exc:
         raise SystemExit(
             f"ebscan demo: cannot serve the mirror on 127.0.0.1:{port} ({exc.strerror}); "
             "free the port or change it in the demo config"
         ) from None
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
+    return server.start()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Simulating {args.stars} light curves in each of sectors {sectors} -> {MIRROR}")
     build_mirror(MIRROR, sectors, args.stars, args.seed)
     server = serve(MIRROR, port)
-    print(f"Serving the mirror at http://127.0.0.1:{port}/ (the workflow downloads from it)")
+    print(f"Serving it like MAST at {server.url}/ (the workflow downloads from there)")
     command = [
         sys.executable,
         "-m",
@@ -78,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         status = subprocess.call(command)
     finally:
-        server.shutdown()
+        server.stop()
     if status != 0:
         print(
             f"ebscan demo: the workflow failed (exit {status}); see the logs under "

@@ -13,15 +13,19 @@ Both addresses are templates so that a mirror or a test server can stand in:
 from __future__ import annotations
 
 import csv
+import http.client
 import os
 import random
 import re
+import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+
+from tqdm import tqdm
 
 from ebscan import __version__
 from ebscan.errors import LightCurveError
@@ -30,8 +34,12 @@ from ebscan.io import read_lightcurve
 BULK_SCRIPT_URL = (
     "https://archive.stsci.edu/missions/tess/download_scripts/sector/tesscurl_sector_{sector}_lc.sh"
 )
-DOWNLOAD_URL = "https://mast.stsci.edu/api/v0.1/Download/file/?uri=mast:TESS/product/{filename}"
-MANIFEST_FIELDS = ("filename", "tic", "sector")
+DOWNLOAD_URL = "https://mast.stsci.edu/api/v0.1/Download/file/?uri={uri}"
+#: The same files from the public AWS bucket (no MAST load; anonymous HTTPS).
+S3_DOWNLOAD_URL = (
+    "https://stpubdata.s3.amazonaws.com/tess/public/tid/s{sector:04d}/{tid_path}/{filename}"
+)
+MANIFEST_FIELDS = ("filename", "tic", "sector", "uri")
 USER_AGENT = f"ebscan/{__version__} (TESS eclipsing-binary survey)"
 
 _CURL_LINE = re.compile(r"^\s*curl\b.*?\s-o\s+(\S+)\s+(\S+)\s*$")
@@ -50,8 +58,9 @@ def parse_bulk_script(text: str) -> list[dict]:
     Returns
     -------
     list of dict
-        ``filename``, ``tic`` and ``sector`` of each ``*_lc.fits`` line, in script order,
-        duplicates dropped.
+        ``filename``, ``tic``, ``sector`` and MAST ``uri`` of each ``*_lc.fits`` line, in
+        script order, duplicates dropped. (The scripts give no sizes; a download is
+        checked against its Content-Length and by opening the file.)
     """
     products, seen = [], set()
     for line in text.splitlines():
@@ -64,16 +73,36 @@ def parse_bulk_script(text: str) -> list[dict]:
             continue
         seen.add(filename)
         products.append(
-            {"filename": filename, "tic": int(product.group(2)), "sector": int(product.group(1))}
+            {
+                "filename": filename,
+                "tic": int(product.group(2)),
+                "sector": int(product.group(1)),
+                "uri": f"mast:TESS/product/{filename}",
+            }
         )
     return products
+
+
+class IncompleteDownload(OSError):
+    """A transfer that ended short or produced a file that does not verify."""
+
+
+#: Failures worth another try: the network or the server may do better next time.
+TRANSIENT = (
+    urllib.error.URLError,
+    http.client.HTTPException,
+    TimeoutError,
+    ConnectionError,
+    IncompleteDownload,
+)
 
 
 def _retrying(call: Callable, retries: int, backoff: float):
     """Run ``call`` with exponential backoff and jitter on transient failures.
 
-    Retried: timeouts, dropped connections, short bodies, HTTP 5xx and 429 (waiting
-    for ``Retry-After`` when the server gives one). Other errors propagate at once.
+    Retried: timeouts, dropped connections, short bodies, files that fail
+    verification, HTTP 5xx and 429 (waiting ``Retry-After`` seconds when the server
+    says so). Other HTTP errors (404, 403, ...) propagate at once.
     """
     attempt = 0
     while True:
@@ -82,17 +111,14 @@ def _retrying(call: Callable, retries: int, backoff: float):
         except urllib.error.HTTPError as exc:
             if (exc.code < 500 and exc.code != 429) or attempt == retries:
                 raise
-            delay = float(exc.headers.get("Retry-After") or backoff * 2**attempt)
-        except (urllib.error.URLError, TimeoutError, ConnectionError, IncompleteDownload):
+            retry_after = exc.headers.get("Retry-After", "")
+            delay = float(retry_after) if retry_after.isdigit() else backoff * 2**attempt
+        except TRANSIENT:
             if attempt == retries:
                 raise
             delay = backoff * 2**attempt
         time.sleep(delay * random.uniform(0.5, 1.5))
         attempt += 1
-
-
-class IncompleteDownload(OSError):
-    """The body ended before Content-Length bytes arrived."""
 
 
 def fetch_text(url: str, retries: int = 5, timeout: float = 60.0, backoff: float = 1.0) -> str:
@@ -139,8 +165,7 @@ def read_manifest(path: str | os.PathLike) -> list[dict]:
     """Rows of a manifest CSV, with ``tic`` and ``sector`` as int."""
     with open(path, newline="") as handle:
         return [
-            {"filename": r["filename"], "tic": int(r["tic"]), "sector": int(r["sector"])}
-            for r in csv.DictReader(handle)
+            {**r, "tic": int(r["tic"]), "sector": int(r["sector"])} for r in csv.DictReader(handle)
         ]
 
 
@@ -163,6 +188,24 @@ def _verified(path: str) -> str | None:
     return None
 
 
+def product_url(template: str, filename: str) -> str:
+    """Fill a download-URL template for one product.
+
+    Fields: ``{filename}``, ``{uri}`` (``mast:TESS/product/<filename>``), ``{sector}``,
+    ``{tic}`` and ``{tid_path}`` (the 16-digit TIC as ``0000/0000/2515/5310``, the
+    folder layout of the public S3 bucket, see ``S3_DOWNLOAD_URL``).
+    """
+    product = _PRODUCT.search(filename)
+    sector, tic = (int(product.group(1)), product.group(2)) if product else (0, "0" * 16)
+    return template.format(
+        filename=filename,
+        uri=f"mast:TESS/product/{filename}",
+        sector=sector,
+        tic=int(tic),
+        tid_path="/".join(tic[i : i + 4] for i in range(0, 16, 4)),
+    )
+
+
 def download_file(
     filename: str,
     dest: str | os.PathLike,
@@ -170,12 +213,37 @@ def download_file(
     retries: int = 5,
     timeout: float = 60.0,
     backoff: float = 1.0,
+    on_bytes: Callable[[int], None] | None = None,
 ) -> DownloadOutcome:
     """Fetch one product into ``dest`` unless a verified copy is already there.
 
-    The body goes to ``.<filename>.part``; an interrupted transfer resumes from it
-    with an HTTP Range request. Only a file that opens as a light curve is renamed
-    to its final name; a corrupt final file is fetched again.
+    The body goes to ``.<filename>.part``; after a dropped connection or a short
+    body the next attempt resumes it with an HTTP Range request. The finished file
+    must open as a light curve (complete, with its ``LIGHTCURVE`` table) before it
+    is renamed to its final name; a file that does not is fetched again from
+    scratch, and so is a corrupt file already under the final name.
+
+    Parameters
+    ----------
+    filename : str
+        Product name, e.g. ``tess2018206045859-s0001-0000000025155310-0120-s_lc.fits``.
+    dest : path
+        Folder of the finished files.
+    download_url : str
+        Template (see :func:`product_url`).
+    retries : int
+        Further attempts after the first, with exponential backoff and jitter.
+    timeout : float
+        Seconds without data before an attempt is abandoned.
+    backoff : float
+        First delay between attempts, in seconds.
+    on_bytes : callable, optional
+        Called with the size of every chunk received (progress reporting).
+
+    Returns
+    -------
+    DownloadOutcome
+        ``status`` is ``present``, ``downloaded`` or ``failed`` (with the reason).
     """
     dest = os.fspath(dest)
     final = os.path.join(dest, filename)
@@ -183,9 +251,9 @@ def download_file(
         return DownloadOutcome(filename, "present", os.path.getsize(final))
     os.makedirs(dest, exist_ok=True)
     part = os.path.join(dest, f".{filename}.part")
-    url = download_url.format(filename=filename)
+    url = product_url(download_url, filename)
 
-    def transfer() -> None:
+    def attempt() -> None:
         have = os.path.getsize(part) if os.path.exists(part) else 0
         headers = {"User-Agent": USER_AGENT}
         if have:
@@ -194,30 +262,30 @@ def download_file(
         try:
             response = urllib.request.urlopen(request, timeout=timeout)
         except urllib.error.HTTPError as exc:
-            if exc.code == 416:  # the partial file is not a prefix any more: start over
+            if exc.code == 416:  # the partial file is no prefix of the product: start over
                 os.remove(part)
                 raise IncompleteDownload("range not satisfiable; restarting") from None
             raise
-        with response:
-            resumed = response.status == 206
-            expected = response.headers.get("Content-Length")
-            expected = int(expected) if expected is not None else None
-            received = 0
-            with open(part, "ab" if resumed else "wb") as out:
-                while chunk := response.read(1 << 20):
-                    out.write(chunk)
-                    received += len(chunk)
-        if expected is not None and received < expected:
-            raise IncompleteDownload(f"{received} of {expected} bytes")
+        expected = response.headers.get("Content-Length")
+        received = 0
+        with response, open(part, "ab" if response.status == 206 else "wb") as out:
+            while chunk := response.read(1 << 16):
+                out.write(chunk)
+                received += len(chunk)
+                if on_bytes:
+                    on_bytes(len(chunk))
+        if expected is not None and received < int(expected):
+            # A dropped connection: keep the part, the next attempt asks for the rest.
+            raise IncompleteDownload(f"connection closed after {received} of {expected} bytes")
+        problem = _verified(part)
+        if problem is not None:
+            os.remove(part)
+            raise IncompleteDownload(f"verification failed: {problem}")
 
     try:
-        _retrying(transfer, retries, backoff)
-    except (OSError, urllib.error.URLError) as exc:
+        _retrying(attempt, retries, backoff)
+    except (OSError, http.client.HTTPException) as exc:
         return DownloadOutcome(filename, "failed", 0, f"{type(exc).__name__}: {exc}")
-    problem = _verified(part)
-    if problem is not None:
-        os.remove(part)
-        return DownloadOutcome(filename, "failed", 0, f"verification failed: {problem}")
     os.replace(part, final)
     return DownloadOutcome(filename, "downloaded", os.path.getsize(final))
 
@@ -229,14 +297,37 @@ def download_files(
     concurrency: int = 4,
     retries: int = 5,
     timeout: float = 60.0,
+    backoff: float = 1.0,
+    progress: bool = False,
 ) -> list[DownloadOutcome]:
-    """Download many products with at most ``concurrency`` transfers at a time."""
-    with ThreadPoolExecutor(max_workers=max(concurrency, 1)) as pool:
-        return list(
-            pool.map(
-                lambda name: download_file(name, dest, download_url, retries, timeout), filenames
-            )
-        )
+    """Download many products, at most ``concurrency`` at a time, in input order.
+
+    With ``progress``, a bar on stderr shows bytes, rate, and files done and failed.
+    """
+    names = list(filenames)
+    bar = tqdm(
+        total=None,
+        unit="B",
+        unit_scale=True,
+        unit_divisor=1024,
+        disable=not progress,
+        desc="download",
+        dynamic_ncols=True,
+    )
+    done = failed = 0
+    lock = threading.Lock()
+
+    def one(name: str) -> DownloadOutcome:
+        nonlocal done, failed
+        outcome = download_file(name, dest, download_url, retries, timeout, backoff, bar.update)
+        with lock:
+            done += 1
+            failed += outcome.status == "failed"
+            bar.set_postfix_str(f"{done}/{len(names)} files, {failed} failed", refresh=False)
+        return outcome
+
+    with bar, ThreadPoolExecutor(max_workers=max(concurrency, 1)) as pool:
+        return list(pool.map(one, names))
 
 
 def write_download_report(outcomes: list[DownloadOutcome], path: str | os.PathLike) -> None:

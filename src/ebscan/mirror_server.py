@@ -1,0 +1,202 @@
+"""A local HTTP server that answers like MAST, for the demo, the tests and the benchmark.
+
+It serves light-curve files under MAST's download path
+(``/api/v0.1/Download/file/?uri=mast:TESS/product/<name>``) and bulk scripts under
+MAST's script path (``/missions/tess/download_scripts/sector/tesscurl_sector_<N>_lc.sh``),
+so a config differs from the real one only in its host. It honours HTTP Range
+requests, and can inject the faults that real transfers meet, per file and per
+request: a connection dropped mid-body, 503 with Retry-After, a truncated body sent
+as if complete, a stall longer than the client's timeout.
+"""
+
+from __future__ import annotations
+
+import http.server
+import os
+import re
+import threading
+import time
+from collections import defaultdict, deque
+from urllib.parse import parse_qs, unquote, urlparse
+
+DOWNLOAD_PATH = "/api/v0.1/Download/file/"
+SCRIPT_PATH = "/missions/tess/download_scripts/sector/"
+FAULTS = ("drop", "503", "truncate", "stall")
+
+
+class MirrorServer(http.server.ThreadingHTTPServer):
+    """Serve ``files_dir`` and ``scripts_dir`` the way MAST does, on 127.0.0.1.
+
+    Parameters
+    ----------
+    files_dir : path
+        Folder of ``*.fits`` products.
+    scripts_dir : path
+        Folder of ``tesscurl_sector_<N>_lc.sh`` scripts (defaults to ``files_dir``).
+    port : int
+        0 picks a free port (see ``url``).
+    bytes_per_second : float, optional
+        Throttle each transfer (for interruption tests and benchmarks).
+    latency : float
+        Seconds to wait before answering each request (a distant server).
+
+    Attributes
+    ----------
+    faults : dict
+        filename -> queue of faults (``FAULTS``) applied to its next requests, in
+        order; ``plan()`` fills it.
+    requests : list of tuple
+        (filename, first byte asked) for every product request, in arrival order.
+    """
+
+    daemon_threads = True
+
+    def __init__(
+        self,
+        files_dir,
+        scripts_dir=None,
+        port: int = 0,
+        bytes_per_second: float | None = None,
+        latency: float = 0.0,
+        stall_seconds: float = 5.0,
+    ) -> None:
+        super().__init__(("127.0.0.1", port), _Handler)
+        self.files_dir = os.fspath(files_dir)
+        self.scripts_dir = os.fspath(scripts_dir or files_dir)
+        self.bytes_per_second = bytes_per_second
+        self.latency = latency
+        self.stall_seconds = stall_seconds
+        self.faults: dict[str, deque] = defaultdict(deque)
+        self.requests: list[tuple[str, int]] = []
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    @property
+    def download_url(self) -> str:
+        """Download template for ebscan (``{uri}`` as MAST's API takes it)."""
+        return f"{self.url}{DOWNLOAD_PATH}?uri={{uri}}"
+
+    @property
+    def bulk_script_url(self) -> str:
+        return f"{self.url}{SCRIPT_PATH}tesscurl_sector_{{sector}}_lc.sh"
+
+    def plan(self, filename: str, *faults: str) -> None:
+        """Make the next requests for ``filename`` fail in these ways, in order."""
+        unknown = set(faults) - set(FAULTS)
+        if unknown:
+            raise ValueError(f"unknown fault(s) {sorted(unknown)}; choose from {FAULTS}")
+        self.faults[filename].extend(faults)
+
+    def next_fault(self, filename: str, start: int) -> str | None:
+        with self._lock:
+            self.requests.append((filename, start))
+            queue = self.faults.get(filename)
+            return queue.popleft() if queue else None
+
+    def start(self) -> MirrorServer:
+        """Serve from a background thread; returns self."""
+        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.server_close()
+
+    def __enter__(self) -> MirrorServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+_RANGE = re.compile(r"bytes=(\d+)-$")
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    server: MirrorServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet: the tests and the demo read the request log instead."""
+
+    def do_GET(self) -> None:
+        if self.server.latency:
+            time.sleep(self.server.latency)
+        url = urlparse(self.path)
+        if url.path == DOWNLOAD_PATH:
+            uri = unquote(parse_qs(url.query).get("uri", [""])[0])
+            self._product(uri.removeprefix("mast:TESS/product/"))
+        elif url.path.startswith(SCRIPT_PATH):
+            self._file(os.path.join(self.server.scripts_dir, os.path.basename(url.path)))
+        else:
+            self._error(404, "not found")
+
+    def _error(self, code: int, message: str, headers: dict | None = None) -> None:
+        body = message.encode()
+        self.send_response(code)
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _file(self, path: str) -> None:
+        if not os.path.isfile(path):
+            self._error(404, "not found")
+            return
+        with open(path, "rb") as handle:
+            body = handle.read()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _product(self, name: str) -> None:
+        path = os.path.join(self.server.files_dir, os.path.basename(name))
+        if not name or not os.path.isfile(path):
+            self.server.next_fault(name, 0)
+            self._error(404, "File not found")
+            return
+        size = os.path.getsize(path)
+        asked = _RANGE.match(self.headers.get("Range", ""))
+        start = int(asked.group(1)) if asked else 0
+        fault = self.server.next_fault(name, start)
+        if fault == "503":
+            self._error(503, "Service Unavailable", {"Retry-After": "1"})
+            return
+        if start >= size:
+            self._error(416, "Range Not Satisfiable", {"Content-Range": f"bytes */{size}"})
+            return
+        with open(path, "rb") as handle:
+            handle.seek(start)
+            body = handle.read()
+        if fault == "truncate":  # a short body that says it is whole
+            body = body[: len(body) // 2]
+        self.send_response(206 if asked else 200)
+        if asked:
+            self.send_header("Content-Range", f"bytes {start}-{size - 1}/{size}")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Accept-Ranges", "bytes")
+        self.end_headers()
+        if fault == "stall":
+            time.sleep(self.server.stall_seconds)
+        if fault == "drop":  # half the body, then the connection goes away
+            self.wfile.write(body[: len(body) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return
+        self._send(body)
+
+    def _send(self, body: bytes) -> None:
+        rate = self.server.bytes_per_second
+        step = 1 << 16
+        for offset in range(0, len(body), step):
+            self.wfile.write(body[offset : offset + step])
+            if rate:
+                time.sleep(step / rate)
