@@ -156,3 +156,12 @@ def test_lint_and_format():
         text=True,
     )
     assert fmt.returncode == 0, fmt.stdout + fmt.stderr
+
+
+def test_labels_come_from_catalogs_when_no_table_is_given(survey, tmp_path, catalogs_dir):
+    _, config, _ = survey
+    training = {**config["training"], "labels": "", "catalogs": str(catalogs_dir)}
+    path = tmp_path / "catalogs.yaml"
+    path.write_text(yaml.safe_dump({**config, "training": training}))
+    counts = job_counts(snakemake("--configfile", str(path), "--dry-run").stdout)
+    assert counts["labels"] == 1 and counts["training_set"] == 1 and counts["train"] == 1

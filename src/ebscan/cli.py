@@ -269,12 +269,59 @@ def _download(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return 1 if failed else 0
 
 
+def _add_labels(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "labels",
+        help="labels table (tic, sector, label, subtype, source, reason) from catalogs",
+        description="Build a labels table: catalogued EB light curves minus known planet "
+        "hosts, plus random negatives from the manifests (--catalogs); or the labelled "
+        "evaluation set of a shared data folder's labels.csv (--evaluation).",
+    )
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--catalogs", metavar="DIR", help="folder laid out like shared/catalogs")
+    source.add_argument("--evaluation", metavar="LABELS.csv", help="a shared data labels.csv")
+    p.add_argument(
+        "--manifest",
+        action="append",
+        default=[],
+        metavar="M.csv",
+        help="sector manifest(s) to keep positives and draw negatives from",
+    )
+    p.add_argument("--negative-ratio", type=float, default=1.0)
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--output", "-o", required=True, metavar="LABELS.csv")
+    p.set_defaults(handler=_labels, subparser=p)
+
+
+def _labels(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from pathlib import Path
+
+    from ebscan.catalogs import CatalogSet, build_labels, evaluation_labels, write_labels
+
+    for path in [args.catalogs or args.evaluation, *args.manifest]:
+        if not os.path.exists(path):
+            parser.error(f"no such file or folder: {path}")
+    if args.evaluation:
+        rows = evaluation_labels(args.evaluation)
+        summary = {k: sum(r["label"] == k for r in rows) for k in ("EB", "non-EB", "excluded")}
+    else:
+        manifests = [mast.read_manifest(m) for m in args.manifest] or None
+        rows, summary = build_labels(
+            CatalogSet(Path(args.catalogs)), manifests, args.negative_ratio, args.seed
+        )
+    write_labels(rows, args.output)
+    counts = ", ".join(f"{k}: {v}" for k, v in summary.items())
+    print(f"{args.output}: {len(rows)} rows ({counts})", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``ebscan`` argument parser with all subcommands."""
     parser = argparse.ArgumentParser(prog="ebscan", description=__doc__)
     parser.add_argument("--version", action="version", version=f"ebscan {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_manifest(subparsers)
+    _add_labels(subparsers)
     _add_download(subparsers)
     _add_preprocess(subparsers)
     _add_gls(subparsers)

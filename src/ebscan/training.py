@@ -11,8 +11,10 @@ from collections.abc import Iterable
 import h5py
 import numpy as np
 
-#: Label strings counted as eclipsing binaries; everything else is the negative class.
+#: Label strings of the two classes; rows with any other label (``excluded``, a planet
+#: host, a corrupt file) are left out of training.
 POSITIVE_LABELS = frozenset({"EB"})
+NEGATIVE_LABELS = frozenset({"non-EB", "non-EB-unverified"})
 TRAINING_FIELDS = ("shard", "row", "tic", "sector", "segment", "label", "subtype")
 
 
@@ -34,10 +36,10 @@ def build_training_set(
     Returns
     -------
     dict
-        Counts: ``positive``, ``negative`` and ``unlabelled`` segments.
+        Counts: ``positive``, ``negative``, ``unlabelled`` and ``excluded`` segments.
     """
     labels = read_labels(labels_csv)
-    rows, counts = [], {"positive": 0, "negative": 0, "unlabelled": 0}
+    rows, counts = [], {"positive": 0, "negative": 0, "unlabelled": 0, "excluded": 0}
     for shard in shards:
         with h5py.File(shard, "r") as f:
             table = f["segments"][()]
@@ -47,6 +49,9 @@ def build_training_set(
                 counts["unlabelled"] += 1
                 continue
             positive = label["label"] in POSITIVE_LABELS
+            if not positive and label["label"] not in NEGATIVE_LABELS:
+                counts["excluded"] += 1
+                continue
             counts["positive" if positive else "negative"] += 1
             rows.append(
                 {

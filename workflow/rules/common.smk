@@ -13,10 +13,11 @@ try:
     TRAINING_SECTORS = parse_sectors(config["training"]["sectors"] or config["sectors"])
 except ValueError as error:
     raise WorkflowError(f"config: {error}")
-if not config["training"]["model_path"] and not config["training"]["labels"]:
+TRAINING = config["training"]
+if not (TRAINING["model_path"] or TRAINING["labels"] or TRAINING["catalogs"]):
     raise WorkflowError(
-        "config: training.labels is empty; give a labels CSV to train on, "
-        "or training.model_path to score with a trained model"
+        "config: training.labels and training.catalogs are empty; give a labels CSV or "
+        "a catalogs folder to train on, or training.model_path to score with a trained model"
     )
 
 R = config["results"]
@@ -27,7 +28,8 @@ wildcard_constraints:
     chunk=r"\d+",
 
 
-MODEL = config["training"]["model_path"] or f"{R}/model/model.keras"
+MODEL = TRAINING["model_path"] or f"{R}/model/model.keras"
+LABELS = TRAINING["labels"] or f"{R}/training/labels.csv"
 
 
 def chunks(sector):

@@ -1,7 +1,7 @@
 rule training_set:
     input:
         shards=training_shards,
-        labels=config["training"]["labels"] or [],
+        labels=LABELS,
     output:
         f"{R}/training/training_set.csv",
     log:

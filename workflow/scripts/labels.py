@@ -1,0 +1,16 @@
+from pathlib import Path
+
+from ebscan.catalogs import CatalogSet, build_labels, write_labels
+from ebscan.logs import logging_to
+from ebscan.mast import read_manifest
+
+with logging_to(snakemake.log[0]):
+    params = snakemake.params
+    rows, counts = build_labels(
+        CatalogSet(Path(params.catalogs)),
+        [read_manifest(path) for path in snakemake.input.manifests],
+        params.negative_ratio,
+        params.seed,
+    )
+    write_labels(rows, snakemake.output[0])
+    print(counts)
