@@ -1,18 +1,20 @@
 rule labels:
     input:
-        manifests=expand(f"{R}/manifests/sector_{{sector}}.csv", sector=TRAINING_SECTORS),
+        manifests=expand(
+            f"{R}/manifests/sector_{{sector}}.csv", sector=TRAINING_SECTORS
+        ),
     output:
         f"{R}/training/labels.csv",
     log:
         f"{R}/logs/labels.log",
+    conda:
+        "../../envs/io.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=15,
     params:
         catalogs=config["training"]["catalogs"],
         negative_ratio=config["training"]["negative_ratio"],
         seed=config["training"]["seed"],
-    resources:
-        mem_mb=2000,
-        runtime=15,
-    conda:
-        "../../envs/io.yaml"
     script:
         "../scripts/labels.py"
