@@ -76,6 +76,11 @@ def survey(tmp_path_factory):
     server.stop()
 
 
+def read_csv_tsv(path):
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle, delimiter="\t"))
+
+
 def read_csv(path):
     with open(path, newline="") as handle:
         return list(csv.DictReader(handle))
@@ -103,6 +108,26 @@ def test_every_light_curve_is_scored_or_rejected(survey):
     assert (results / "report" / "report.html").read_text().count("<table>") >= 3
     model = yaml.safe_load((results / "model" / "model.json").read_text())
     assert model["hparams"]["lc_filters"] == [4, 8, 8]
+    audit = read_csv_tsv(results / "audit.tsv")
+    assert [(a["sector"], a["manifest"], a["ok"]) for a in audit] == [("1", "16", "1")]
+    assert int(audit[0]["with_segments"]) + int(audit[0]["rejected"]) == 16
+
+
+def test_audit_catches_a_lost_light_curve(survey, tmp_path, capsys):
+    import shutil
+
+    from ebscan.cli import main
+
+    root, _, _ = survey
+    copy = tmp_path / "results"
+    shutil.copytree(root / "results", copy)
+    assert main(["audit", str(copy), "--sectors", "1"]) == 0
+    (copy / "shards" / "sector_1" / "chunk_1.h5").unlink()
+    capsys.readouterr()
+    assert main(["audit", str(copy), "--sectors", "1"]) == 1
+    err = capsys.readouterr().err
+    assert "sector 1: 16 files arrived, shards account for" in err
+    assert "segments in shards but" in err
 
 
 def test_adding_a_sector_schedules_only_its_jobs(survey):
@@ -123,6 +148,7 @@ def test_adding_a_sector_schedules_only_its_jobs(survey):
         "threshold": 1,
         "catalog": 1,
         "report": 1,
+        "audit": 1,
         "all": 1,
     }
     snakemake("--configfile", str(grown), "--cores", "2")

@@ -315,6 +315,48 @@ def _labels(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return 0
 
 
+def _add_audit(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "audit",
+        help="check that every light curve of a run was scored or rejected for a reason",
+        description="Per sector: files in the manifest = downloaded + failed; downloaded = "
+        "files with segments in shards + rejected files; every segment scored. Prints the "
+        "table and exits 1 on any mismatch.",
+    )
+    p.add_argument("results", metavar="RESULTS_DIR")
+    p.add_argument("--sectors", nargs="+", help="sectors to check (default: all with a manifest)")
+    p.add_argument("--output", "-o", metavar="AUDIT.tsv", help="also write the table here")
+    p.set_defaults(handler=_audit, subparser=p)
+
+
+def _audit(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from ebscan.audit import AUDIT_FIELDS, audit_sector, sectors_in, write_audit
+    from ebscan.config import parse_sectors
+
+    if not os.path.isdir(args.results):
+        parser.error(f"no such results folder: {args.results}")
+    try:
+        sectors = parse_sectors(args.sectors) if args.sectors else sectors_in(args.results)
+    except ValueError as exc:
+        parser.error(str(exc))
+    if not sectors:
+        parser.error(f"{args.results}: no sector manifests found")
+    try:
+        rows = [audit_sector(args.results, sector) for sector in sectors]
+    except FileNotFoundError as exc:
+        print(f"ebscan audit: error: {exc.filename}: missing", file=sys.stderr)
+        return 1
+    print("\t".join(AUDIT_FIELDS))
+    for row in rows:
+        print("\t".join(str(row[k]) for k in AUDIT_FIELDS))
+    if args.output:
+        write_audit(rows, args.output)
+    bad = [row for row in rows if not row["ok"]]
+    for row in bad:
+        print(f"sector {row['sector']}: {row['problems']}", file=sys.stderr)
+    return 1 if bad else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``ebscan`` argument parser with all subcommands."""
     parser = argparse.ArgumentParser(prog="ebscan", description=__doc__)
@@ -326,6 +368,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_preprocess(subparsers)
     _add_gls(subparsers)
     _add_merge(subparsers)
+    _add_audit(subparsers)
     return parser
 
 

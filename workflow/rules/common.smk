@@ -67,4 +67,5 @@ def all_outputs():
     return [
         f"{R}/catalog/candidates.csv",
         f"{R}/report/report.html",
+        f"{R}/audit.tsv",
     ]

@@ -1,0 +1,12 @@
+from ebscan.audit import audit_sector, write_audit
+from ebscan.logs import logging_to
+
+with logging_to(snakemake.log[0]):
+    rows = [audit_sector(snakemake.params.results, s) for s in snakemake.params.sectors]
+    for row in rows:
+        print(row)
+    bad = [row for row in rows if not row["ok"]]
+    if bad:
+        # No audit.tsv: the run is not complete until every light curve is accounted for.
+        raise SystemExit("; ".join(f"sector {r['sector']}: {r['problems']}" for r in bad))
+    write_audit(rows, snakemake.output[0])
