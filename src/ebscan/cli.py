@@ -357,6 +357,126 @@ def _audit(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return 1 if bad else 0
 
 
+def _add_train(subparsers: argparse._SubParsersAction) -> None:
+    from ebscan.models import MODELS
+
+    p = subparsers.add_parser(
+        "train",
+        help="train a model on labelled segments of shards",
+        description="Join LABELS (tic, sector, label) to the SHARDS' segments, split by "
+        "star into train and validation, and train; writes OUT/model.keras, "
+        "OUT/model.json (the resolved configuration) and OUT/history.csv.",
+    )
+    p.add_argument("--shards", nargs="+", required=True, metavar="SHARD.h5")
+    p.add_argument("--labels", required=True, metavar="LABELS.csv")
+    p.add_argument("--model", choices=sorted(MODELS), default="calnet")
+    p.add_argument(
+        "--hparams",
+        default="{}",
+        metavar="JSON",
+        help="hyperparameter overrides, e.g. '{\"dense_units\": 256}'",
+    )
+    p.add_argument("--out", required=True, metavar="DIR")
+    p.add_argument("--epochs", type=_positive_int, default=30)
+    p.add_argument("--batch-size", type=_positive_int, default=128)
+    p.add_argument("--learning-rate", type=float, default=1e-3)
+    p.add_argument("--validation-fraction", type=float, default=0.2)
+    p.add_argument("--patience", type=_positive_int, default=5)
+    p.add_argument("--class-weight", action="store_true")
+    p.add_argument("--seed", type=int, default=42)
+    p.set_defaults(handler=_train, subparser=p)
+
+
+def _json_object(text: str, parser: argparse.ArgumentParser, option: str) -> dict:
+    import json
+
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        parser.error(f"{option}: not JSON ({exc})")
+    if not isinstance(value, dict):
+        parser.error(f"{option}: must be a JSON object")
+    return value
+
+
+def _check_inputs(parser: argparse.ArgumentParser, paths: list[str]) -> None:
+    for path in paths:
+        if not os.path.exists(path):
+            parser.error(f"no such file: {path}")
+
+
+def _train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from ebscan.models import resolve_hparams
+    from ebscan.training import build_training_set, train_model
+
+    hparams = _json_object(args.hparams, parser, "--hparams")
+    try:
+        resolve_hparams(args.model, **hparams)
+    except ValueError as exc:
+        parser.error(str(exc))
+    if not 0 < args.validation_fraction < 1:
+        parser.error("--validation-fraction must be between 0 and 1")
+    _check_inputs(parser, [*args.shards, args.labels])
+    training_set = os.path.join(args.out, "training_set.csv")
+    counts = build_training_set(args.shards, args.labels, training_set)
+    print(f"training set: {counts}", file=sys.stderr)
+    try:
+        config = train_model(
+            training_set,
+            args.out,
+            args.model,
+            hparams,
+            args.epochs,
+            args.batch_size,
+            args.learning_rate,
+            args.validation_fraction,
+            args.patience,
+            args.class_weight,
+            args.seed,
+        )
+    except ValueError as exc:
+        print(f"ebscan train: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"{args.out}/model.keras: {config['final_metrics']}", file=sys.stderr)
+    return 0
+
+
+def _add_evaluate(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "evaluate",
+        help="metrics and plots of a trained model on labelled segments",
+        description="Score the labelled segments of SHARDS and write OUT/metrics.json "
+        "(accuracy, precision, recall, F1 at the threshold, ROC and PR AUC, per class), "
+        "OUT/scores.csv and PNG plots.",
+    )
+    p.add_argument("--model", required=True, metavar="MODEL.keras")
+    p.add_argument("--shards", nargs="+", required=True, metavar="SHARD.h5")
+    p.add_argument("--labels", required=True, metavar="LABELS.csv")
+    p.add_argument("--out", required=True, metavar="DIR")
+    p.add_argument("--threshold", type=float, default=0.9)
+    p.set_defaults(handler=_evaluate, subparser=p)
+
+
+def _evaluate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    import json
+
+    from ebscan.evaluation import evaluate_model
+    from ebscan.training import build_training_set, read_training_set
+
+    _check_inputs(parser, [args.model, *args.shards, args.labels])
+    if not 0 <= args.threshold <= 1:
+        parser.error("--threshold must be between 0 and 1")
+    table = os.path.join(args.out, "evaluation_set.csv")
+    build_training_set(args.shards, args.labels, table)
+    rows = read_training_set(table)
+    if not rows:
+        print("ebscan evaluate: error: no labelled segment in the shards", file=sys.stderr)
+        return 2
+    metrics = evaluate_model(args.model, rows, args.out, args.threshold)
+    print(json.dumps(metrics["overall"], indent=1))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``ebscan`` argument parser with all subcommands."""
     parser = argparse.ArgumentParser(prog="ebscan", description=__doc__)
@@ -368,6 +488,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_preprocess(subparsers)
     _add_gls(subparsers)
     _add_merge(subparsers)
+    _add_train(subparsers)
+    _add_evaluate(subparsers)
     _add_audit(subparsers)
     return parser
 

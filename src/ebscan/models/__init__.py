@@ -1,35 +1,63 @@
 """Classifiers built from a config dict (astronet style): ``build(name, **hparams)``.
 
-Each model module exposes ``DEFAULT_HPARAMS`` and ``build_model(hparams)``; the
-registry resolves a name plus overrides into a full config, which training saves
-next to the weights so that a model can always be rebuilt.
+Every name is the CALNet architecture with a preset of hyperparameters: the paper's
+model, its baseline CNN, the ablations of its Table 5, the fusion variants of its
+Table 4, and the CBAM of the reference code. The registry resolves a name plus
+overrides into a full config, which training saves next to the weights so that a
+model can always be rebuilt.
 """
 
 from __future__ import annotations
 
 from ebscan.models import calnet
 
-MODELS = {
-    "calnet": calnet,
+_BASIC = {"cbam": False, "lstm": False}
+
+#: name -> (module, preset hyperparameters over the module's defaults)
+MODELS: dict[str, tuple] = {
+    "calnet": (calnet, {}),
+    "calnet_reference_cbam": (calnet, {"cbam_variant": "reference-code"}),
+    # Table 5 of Shan et al. 2025 (inputs x CBAM x LSTM).
+    "basic_cnn": (calnet, {"use_gls": False, **_BASIC}),
+    "gls_cnn": (calnet, {"use_lc": False, **_BASIC}),
+    "lc_only": (calnet, {"use_gls": False}),
+    "gls_only": (calnet, {"use_lc": False}),
+    "lc_gls": (calnet, _BASIC),
+    "lc_gls_cbam": (calnet, {"lstm": False}),
+    "lc_gls_lstm": (calnet, {"cbam": False}),
+    # Table 4: fusion of the two branches.
+    "calnet_concatenate": (calnet, {"fusion": "concatenate"}),
+    "calnet_multiply": (calnet, {"fusion": "multiply"}),
 }
 
 
 def resolve_hparams(name: str, **overrides: object) -> dict:
-    """Defaults of model ``name`` updated with ``overrides``; unknown keys are an error."""
+    """Defaults and preset of model ``name`` updated with ``overrides``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown model name or hyperparameter.
+    """
     try:
-        module = MODELS[name]
+        module, preset = MODELS[name]
     except KeyError:
         raise ValueError(f"unknown model {name!r}; choose from {sorted(MODELS)}") from None
     unknown = sorted(set(overrides) - set(module.DEFAULT_HPARAMS))
     if unknown:
         raise ValueError(f"unknown hyperparameter(s) for {name}: {', '.join(unknown)}")
-    return {**module.DEFAULT_HPARAMS, **overrides}
+    return {**module.DEFAULT_HPARAMS, **preset, **overrides}
 
 
 def build(name: str, **hparams: object):
-    """An uncompiled Keras model ``name`` with ``hparams`` over its defaults."""
+    """An uncompiled Keras model ``name`` with ``hparams`` over its defaults and preset."""
     resolved = resolve_hparams(name, **hparams)
-    return MODELS[name].build_model(resolved)
+    return MODELS[name][0].build_model({**resolved, "name": name})
 
 
-__all__ = ["MODELS", "build", "resolve_hparams"]
+def input_names(hparams: dict) -> list[str]:
+    """The shard datasets a model with these hyperparameters reads, in input order."""
+    return [key for key, flag in (("lc", "use_lc"), ("gls", "use_gls")) if hparams[flag]]
+
+
+__all__ = ["MODELS", "build", "input_names", "resolve_hparams"]

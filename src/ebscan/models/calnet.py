@@ -31,6 +31,10 @@ DEFAULT_HPARAMS: dict = {
     "cbam": True,
     "cbam_reduction": 8,
     "cbam_kernel_size": 7,
+    # "standard" (Woo et al. 2018, as the paper's figure) or "reference-code": the
+    # Keras code of Shan et al., whose shared MLP ends in a ReLU and whose "spatial"
+    # attention pools over time, giving one scalar gate per sample (kernel 8).
+    "cbam_variant": "standard",
     "lstm": True,
     "lc_lstm_units": 128,
     "gls_lstm_units": 64,
@@ -52,20 +56,38 @@ class ChannelPool(layers.Layer):
         )
 
 
-def cbam(x, reduction: int, kernel_size: int, name: str):
+@keras.saving.register_keras_serializable(package="ebscan")
+class TimePool(layers.Layer):
+    """Mean and max over time, side by side: (length, C) -> (1, 2C) (reference code)."""
+
+    def call(self, x):
+        return keras.ops.concatenate(
+            [keras.ops.mean(x, axis=1, keepdims=True), keras.ops.max(x, axis=1, keepdims=True)],
+            axis=-1,
+        )
+
+
+def cbam(x, reduction: int, kernel_size: int, name: str, variant: str = "standard"):
     """Channel then spatial attention over a (length, channels) feature map."""
+    if variant not in ("standard", "reference-code"):
+        raise ValueError(f"cbam_variant must be 'standard' or 'reference-code', not {variant!r}")
+    reference = variant == "reference-code"
     channels = x.shape[-1]
     hidden = layers.Dense(max(channels // reduction, 1), activation="relu", name=f"{name}_mlp1")
-    out = layers.Dense(channels, name=f"{name}_mlp2")
+    out = layers.Dense(channels, activation="relu" if reference else None, name=f"{name}_mlp2")
     average = out(hidden(layers.GlobalAveragePooling1D(name=f"{name}_gap")(x)))
     maximum = out(hidden(layers.GlobalMaxPooling1D(name=f"{name}_gmp")(x)))
     gate = layers.Activation("sigmoid", name=f"{name}_channel_gate")(
         layers.Add(name=f"{name}_channel_sum")([average, maximum])
     )
     x = layers.Multiply(name=f"{name}_channel")([x, layers.Reshape((1, channels))(gate)])
-    pooled = ChannelPool(name=f"{name}_pool")(x)
+    pooled = (TimePool if reference else ChannelPool)(name=f"{name}_pool")(x)
     spatial = layers.Conv1D(
-        1, kernel_size, padding="same", activation="sigmoid", name=f"{name}_spatial_gate"
+        1,
+        8 if reference else kernel_size,
+        padding="same",
+        activation="sigmoid",
+        name=f"{name}_spatial_gate",
     )(pooled)
     return layers.Multiply(name=f"{name}_spatial")([x, spatial])
 
@@ -77,7 +99,13 @@ def _branch(inputs, filters, hp: dict, lstm_units: int, name: str):
             n, hp["kernel_size"], padding="same", activation="relu", name=f"{name}_conv{i + 1}"
         )(x)
         if hp["cbam"]:
-            x = cbam(x, hp["cbam_reduction"], hp["cbam_kernel_size"], f"{name}_cbam{i + 1}")
+            x = cbam(
+                x,
+                hp["cbam_reduction"],
+                hp["cbam_kernel_size"],
+                f"{name}_cbam{i + 1}",
+                hp["cbam_variant"],
+            )
         x = layers.MaxPooling1D(hp["pool_size"], name=f"{name}_pool{i + 1}")(x)
     if hp["lstm"]:
         x = layers.LSTM(lstm_units, return_sequences=True, name=f"{name}_lstm")(x)
@@ -120,4 +148,4 @@ def build_model(hp: dict) -> keras.Model:
     x = layers.Dense(hp["dense_units"], activation="sigmoid", name="dense")(x)
     x = layers.Dropout(hp["dropout"], name="dropout")(x)
     outputs = layers.Dense(hp["n_classes"], activation="softmax", name="output")(x)
-    return keras.Model(inputs, outputs, name="calnet")
+    return keras.Model(inputs, outputs, name=hp.get("name", "calnet"))
