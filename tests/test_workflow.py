@@ -106,6 +106,10 @@ def test_every_light_curve_is_scored_or_rejected(survey):
     stars = read_csv(results / "catalog" / "stars.csv")
     assert {int(s["tic"]) for s in stars} == {int(s["tic"]) for s in scores}
     assert (results / "report" / "report.html").read_text().count("<table>") >= 3
+    candidates = read_csv(results / "catalog" / "candidates.csv")
+    assert {c["tic"] for c in candidates} == {s["tic"] for s in stars if s["candidate"] == "1"}
+    assert all(c["plot"] and (results / "catalog" / c["plot"]).exists() for c in candidates)
+    assert "ebscan candidates" in (results / "catalog" / "vetting.html").read_text()
     model = yaml.safe_load((results / "model" / "model.json").read_text())
     assert model["hparams"]["lc_filters"] == [4, 8, 8]
     audit = read_csv_tsv(results / "audit.tsv")

@@ -56,19 +56,16 @@ def threshold_scores(
 
 
 def build_catalog(
-    sector_csvs: Iterable[str | os.PathLike],
-    threshold: float,
-    stars_output: str | os.PathLike,
-    candidates_output: str | os.PathLike,
-) -> int:
+    sector_csvs: Iterable[str | os.PathLike], threshold: float, stars_output: str | os.PathLike
+) -> list[dict]:
     """Aggregate segment scores per TIC across segments and sectors.
 
     A long-period binary may eclipse in one sector and not in another, so a star is
     a candidate when any of its segments reaches ``threshold``; the mean and the
     count of sectors above show how consistent the evidence is.
 
-    Writes every scored star to ``stars_output`` and the candidates, best first, to
-    ``candidates_output``; returns the number of candidates.
+    Writes every scored star to ``stars_output`` and returns the candidates, best
+    first (:func:`ebscan.candidates.enrich` adds periods, flags and plots).
     """
     stars: dict[int, dict] = {}
     for path in sector_csvs:
@@ -115,6 +112,4 @@ def build_catalog(
         )
     table.sort(key=lambda r: (-float(r["max_score"]), r["tic"]))
     _write_csv(table, STAR_FIELDS, stars_output)
-    candidates = [r for r in table if r["candidate"]]
-    _write_csv(candidates, STAR_FIELDS, candidates_output)
-    return len(candidates)
+    return [r for r in table if r["candidate"]]

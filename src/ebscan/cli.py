@@ -477,6 +477,38 @@ def _evaluate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return 0
 
 
+def _add_vetted(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "vetted",
+        help="merge decisions exported from the vetting page into a vetted catalog",
+    )
+    p.add_argument("--candidates", required=True, metavar="CANDIDATES.csv")
+    p.add_argument(
+        "--decisions",
+        required=True,
+        metavar="DECISIONS.csv",
+        help="tic,decision as exported by vetting.html",
+    )
+    p.add_argument("--output", "-o", required=True, metavar="VETTED.csv")
+    p.add_argument("--include-unsure", action="store_true")
+    p.set_defaults(handler=_vetted, subparser=p)
+
+
+def _vetted(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from ebscan.vetting import merge_decisions
+
+    _check_inputs(parser, [args.candidates, args.decisions])
+    keep = ("accept", "unsure") if args.include_unsure else ("accept",)
+    try:
+        counts = merge_decisions(args.candidates, args.decisions, args.output, keep)
+    except ValueError as exc:
+        print(f"ebscan vetted: error: {exc}", file=sys.stderr)
+        return 2
+    summary = ", ".join(f"{k}: {v}" for k, v in counts.items())
+    print(f"{args.output}: {sum(counts[k] for k in keep)} stars kept ({summary})", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``ebscan`` argument parser with all subcommands."""
     parser = argparse.ArgumentParser(prog="ebscan", description=__doc__)
@@ -490,6 +522,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_merge(subparsers)
     _add_train(subparsers)
     _add_evaluate(subparsers)
+    _add_vetted(subparsers)
     _add_audit(subparsers)
     return parser
 

@@ -4,6 +4,9 @@ rule catalog:
     output:
         stars=f"{R}/catalog/stars.csv",
         candidates=f"{R}/catalog/candidates.csv",
+        ecsv=f"{R}/catalog/candidates.ecsv",
+        plots=directory(f"{R}/catalog/plots"),
+        vetting=f"{R}/catalog/vetting.html",
     log:
         f"{R}/logs/catalog.log",
     conda:
@@ -13,5 +16,8 @@ rule catalog:
         runtime=30,
     params:
         threshold=config["threshold"],
+        catalogs=config["catalog"]["catalogs"] or config["training"]["catalogs"],
+        preprocess=config["preprocess"],
+        gls=config["gls"],
     script:
         "../scripts/catalog.py"

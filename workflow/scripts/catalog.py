@@ -1,11 +1,22 @@
+from pathlib import Path
+
+from ebscan.candidates import enrich, write_catalog
 from ebscan.catalog import build_catalog
+from ebscan.catalogs import CatalogSet
+from ebscan.config import preprocess_config
 from ebscan.logs import logging_to
+from ebscan.vetting import write_vetting_page
 
 with logging_to(snakemake.log[0]):
-    n = build_catalog(
-        snakemake.input,
-        snakemake.params.threshold,
-        snakemake.output.stars,
-        snakemake.output.candidates,
+    params = snakemake.params
+    candidates = build_catalog(snakemake.input, params.threshold, snakemake.output.stars)
+    catalogs = CatalogSet(Path(params.catalogs)) if params.catalogs else None
+    rows = enrich(
+        candidates,
+        catalogs,
+        snakemake.output.plots,
+        preprocess_config(params.preprocess, params.gls),
     )
-    print(f"{n} candidate stars")
+    write_catalog(rows, snakemake.output.candidates, snakemake.output.ecsv)
+    write_vetting_page(rows, snakemake.output.vetting)
+    print(f"{len(rows)} candidate stars")
