@@ -142,6 +142,39 @@ def test_tiny_calnet_learns_and_generalises_to_unseen_stars(tmp_path, capsys):
         os.listdir(tmp_path / "eval")
     )
     assert "detached" in metrics["per_class"] and "rotator" in metrics["per_class"]
+    # The same model scores ad-hoc files in one go, per segment and per file.
+    bad = tmp_path / "empty.fits"
+    bad.write_bytes(b"")
+    assert (
+        main(
+            [
+                "score",
+                *files[2][:3],
+                str(bad),
+                "--model",
+                str(out / "model.keras"),
+                "-o",
+                str(tmp_path / "adhoc.csv"),
+            ]
+        )
+        == 0
+    )
+    with open(tmp_path / "adhoc.csv") as handle:
+        segment_rows = list(csv.DictReader(handle))
+    with open(tmp_path / "adhoc.files.csv") as handle:
+        file_rows = list(csv.DictReader(handle))
+    assert len(segment_rows) == 6  # two segments per simulated sector
+    assert [r["reason"] for r in file_rows] == ["", "", "", "empty file (0 bytes)"]
+    # Same numbers as scoring the survey shard of those files.
+    from ebscan.inference import load_model, score_shard
+
+    score_shard(load_model(out / "model.keras"), tmp_path / "s2.h5", tmp_path / "s2.csv")
+    with open(tmp_path / "s2.csv") as handle:
+        survey = {
+            (r["source_file"], r["segment"]): float(r["score"]) for r in csv.DictReader(handle)
+        }
+    for row in segment_rows:
+        assert float(row["score"]) == pytest.approx(survey[(row["file"], row["segment"])], abs=1e-5)
 
 
 def test_cli_train_rejects_unknown_hyperparameter(tmp_path, capsys):

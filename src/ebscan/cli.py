@@ -477,6 +477,64 @@ def _evaluate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return 0
 
 
+def _add_score(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "score",
+        help="preprocess, GLS and score light-curve files in one go",
+        description="Score ad-hoc light curves with a trained model: one row per segment "
+        "in OUTPUT and one per file (best score, or why it was rejected) in "
+        "OUTPUT with .files.csv.",
+    )
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--model", required=True, metavar="MODEL.keras")
+    p.add_argument("--output", "-o", required=True, metavar="SCORES.csv")
+    p.add_argument(
+        "--min-points",
+        type=int,
+        default=PreprocessConfig().min_points,
+        help="drop segments with fewer good cadences (about 300 for 30-min data)",
+    )
+    p.add_argument("--jobs", "-j", type=_positive_int, default=1)
+    p.set_defaults(handler=_score, subparser=p)
+
+
+def _score(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    import csv
+
+    from ebscan.inference import load_model, score_results
+
+    _check_inputs(parser, [args.model])
+    try:
+        config = PreprocessConfig(min_points=args.min_points)
+    except ValueError as exc:
+        parser.error(str(exc))
+    model = load_model(args.model)
+    segments, files = score_results(model, preprocess_files(args.files, config, args.jobs))
+    per_file = os.path.splitext(args.output)[0] + ".files.csv"
+    for path, rows, fields in (
+        (
+            args.output,
+            segments,
+            ["file", "tic", "sector", "segment", "t_start", "t_end", "n_points", "score"],
+        ),
+        (per_file, files, ["file", "tic", "sector", "n_segments", "max_score", "reason"]),
+    ):
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        with open(path + ".tmp", "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=fields)
+            writer.writeheader()
+            writer.writerows(rows)
+        os.replace(path + ".tmp", path)
+    for row in files:
+        if row["reason"]:
+            print(f"rejected {row['file']}: {row['reason']}", file=sys.stderr)
+    print(
+        f"{args.output}: {len(segments)} segments of {len(files)} files scored ({per_file})",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def _add_vetted(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "vetted",
@@ -522,6 +580,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_merge(subparsers)
     _add_train(subparsers)
     _add_evaluate(subparsers)
+    _add_score(subparsers)
     _add_vetted(subparsers)
     _add_audit(subparsers)
     return parser

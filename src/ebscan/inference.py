@@ -70,3 +70,49 @@ def score_shard(
                 )
     os.replace(output + ".tmp", output)
     return n
+
+
+def score_results(model, results) -> tuple[list[dict], list[dict]]:
+    """Score preprocessed files: (one row per segment, one row per file).
+
+    ``results`` are :class:`ebscan.preprocess.FileResult` objects with GLS vectors.
+    A rejected file gets a file row with its reason and no segment rows.
+    """
+    names = [t.name for t in model.inputs]
+    segment_rows, file_rows = [], []
+    for result in results:
+        if result.rejected:
+            file_rows.append(
+                {
+                    "file": result.path,
+                    "tic": result.tic,
+                    "sector": result.sector,
+                    "n_segments": 0,
+                    "max_score": "",
+                    "reason": result.reject_reason,
+                }
+            )
+            continue
+        x = {"lc": result.lc[..., None], "gls": result.gls[..., None]}
+        scores = model.predict_on_batch({name: x[name] for name in names})[:, 1]
+        for segment, score in zip(result.segments, scores, strict=True):
+            segment_rows.append(
+                {
+                    "file": result.path,
+                    "tic": result.tic,
+                    "sector": result.sector,
+                    **segment,
+                    "score": f"{float(score):.6f}",
+                }
+            )
+        file_rows.append(
+            {
+                "file": result.path,
+                "tic": result.tic,
+                "sector": result.sector,
+                "n_segments": len(scores),
+                "max_score": f"{float(scores.max()):.6f}",
+                "reason": "",
+            }
+        )
+    return segment_rows, file_rows
