@@ -20,6 +20,9 @@ STAR_FIELDS = (
     "sectors",
     "sectors_above",
     "candidate",
+    "best_sector",
+    "best_segment",
+    "best_file",
 )
 
 
@@ -81,9 +84,12 @@ def build_catalog(
                     "ra": "",
                     "dec": "",
                     "tmag": "",
+                    "best": (-1.0, 0, 0, ""),
                 },
             )
             score, sector = float(row["score"]), int(row["sector"])
+            if score > star["best"][0]:
+                star["best"] = (score, sector, int(row["segment"]), row.get("source_file", ""))
             star["scores"].append(score)
             star["sectors"].add(sector)
             if score >= threshold:
@@ -108,6 +114,9 @@ def build_catalog(
                 "sectors": ";".join(map(str, sorted(star["sectors"]))),
                 "sectors_above": ";".join(map(str, sorted(star["above"]))),
                 "candidate": int(max(scores) >= threshold),
+                "best_sector": star["best"][1],
+                "best_segment": star["best"][2],
+                "best_file": star["best"][3],
             }
         )
     table.sort(key=lambda r: (-float(r["max_score"]), r["tic"]))
