@@ -120,6 +120,16 @@ def test_every_light_curve_is_scored_or_rejected(survey):
     assert int(audit[0]["with_segments"]) + int(audit[0]["rejected"]) == 16
 
 
+def test_snakemake_report_has_scores_model_and_candidates(survey, tmp_path):
+    _, _, config_path = survey
+    page = tmp_path / "report.html"
+    snakemake("--configfile", str(config_path), "--report", str(page))
+    text = page.read_text()
+    for item in ("score_histogram.png", "training.png", "candidates.csv", "Candidates"):
+        assert item in text, item
+    assert text.count("TIC") > 0  # the candidate plots (TIC<tic>.png)
+
+
 def test_audit_catches_a_lost_light_curve(survey, tmp_path, capsys):
     import shutil
 

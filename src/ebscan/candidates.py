@@ -6,6 +6,7 @@ Column list (also the ECSV's column descriptions):
 from __future__ import annotations
 
 import os
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -103,15 +104,65 @@ def diagnostic_plot(
     os.replace(output + ".tmp.png", output)
 
 
+_DETAIL_FIELDS = (
+    "period_gls",
+    "period_double",
+    "period_supported",
+    "period",
+    "odd_even_sigma",
+    "plot",
+)
+
+
+def _details(job: tuple[dict, str | None, PreprocessConfig]) -> dict:
+    """Period fields and plot of one candidate (one task of the process pool)."""
+    row, plots_dir, config = job
+    tic = int(row["tic"])
+    details = dict.fromkeys(_DETAIL_FIELDS, "")
+    try:
+        _, time, flux = _light_curve(row["best_file"], config)
+        time, flux = clip_top(time, flux, config.clip_percentile)
+        estimate = estimate_period(time, flux)
+        details.update(
+            {
+                "period_gls": f"{estimate.period_gls:.6f}",
+                "period_double": f"{estimate.period_double:.6f}",
+                "period_supported": estimate.supported,
+                "period": f"{estimate.period:.6f}",
+                "odd_even_sigma": f"{estimate.depth_difference_sigma:.1f}",
+            }
+        )
+        if plots_dir is not None:
+            name = f"TIC{tic}.png"
+            diagnostic_plot(
+                row["best_file"],
+                int(row["best_segment"]),
+                estimate,
+                f"TIC {tic}  score {float(row['max_score']):.3f}",
+                Path(plots_dir) / name,
+                config,
+            )
+            details["plot"] = f"{Path(plots_dir).name}/{name}"
+    except (LightCurveError, OSError) as exc:
+        print(f"TIC {tic}: no period or plot ({exc})")
+    return details
+
+
 def enrich(
     candidates: list[dict],
     catalogs: CatalogSet | None = None,
     plots_dir: str | os.PathLike | None = None,
     config: PreprocessConfig | None = None,
+    jobs: int = 1,
 ) -> list[dict]:
-    """Add periods, catalog flags and (with ``plots_dir``) a diagnostic plot to each row."""
+    """Add periods, catalog flags and (with ``plots_dir``) a diagnostic plot to each row.
+
+    The light curves are read again (the best segment's file); ``jobs`` processes
+    share the work, which is mostly drawing the plots (about 1 s a candidate).
+    """
     config = config or PreprocessConfig()
     if plots_dir is not None:
+        plots_dir = os.fspath(plots_dir)
         os.makedirs(plots_dir, exist_ok=True)
     known: set[int] = set()
     prsa_period: dict[int, float] = {}
@@ -121,54 +172,25 @@ def enrich(
         for row in catalogs.prsa:
             prsa_period.setdefault(int(row["TIC"]), float(row["Per"]))
         new_list = {int(t) for t in catalogs.calnet_new["TIC"]}
+    work = [(row, plots_dir, config) for row in candidates]
+    if jobs > 1:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            details = list(pool.map(_details, work, chunksize=4))
+    else:
+        details = [_details(job) for job in work]
     out = []
-    for row in candidates:
-        row = dict(row)
+    for row, extra in zip(candidates, details, strict=True):
         tic = int(row["tic"])
-        row.update(
+        out.append(
             {
-                k: ""
-                for k in (
-                    "period_gls",
-                    "period_double",
-                    "period_supported",
-                    "period",
-                    "odd_even_sigma",
-                    "plot",
-                )
+                **row,
+                **extra,
+                "in_prsa2022": int(tic in prsa_period),
+                "prsa2022_period": f"{prsa_period[tic]:.6f}" if tic in prsa_period else "",
+                "in_calnet2025_new": int(tic in new_list),
+                "status": ("known" if tic in known else "new") if catalogs is not None else "",
             }
         )
-        try:
-            _, time, flux = _light_curve(row["best_file"], config)
-            time, flux = clip_top(time, flux, config.clip_percentile)
-            estimate = estimate_period(time, flux)
-            row.update(
-                {
-                    "period_gls": f"{estimate.period_gls:.6f}",
-                    "period_double": f"{estimate.period_double:.6f}",
-                    "period_supported": estimate.supported,
-                    "period": f"{estimate.period:.6f}",
-                    "odd_even_sigma": f"{estimate.depth_difference_sigma:.1f}",
-                }
-            )
-            if plots_dir is not None:
-                name = f"TIC{tic}.png"
-                diagnostic_plot(
-                    row["best_file"],
-                    int(row["best_segment"]),
-                    estimate,
-                    f"TIC {tic}  score {float(row['max_score']):.3f}",
-                    Path(plots_dir) / name,
-                    config,
-                )
-                row["plot"] = f"{Path(plots_dir).name}/{name}"
-        except (LightCurveError, OSError) as exc:
-            print(f"TIC {tic}: no period or plot ({exc})")
-        row["in_prsa2022"] = int(tic in prsa_period)
-        row["prsa2022_period"] = f"{prsa_period[tic]:.6f}" if tic in prsa_period else ""
-        row["in_calnet2025_new"] = int(tic in new_list)
-        row["status"] = ("known" if tic in known else "new") if catalogs is not None else ""
-        out.append(row)
     return out
 
 

@@ -63,6 +63,28 @@ def binary_metrics(labels: np.ndarray, scores: np.ndarray, threshold: float) -> 
     return out
 
 
+def training_curves(history_csv: str | os.PathLike, output: str | os.PathLike) -> str:
+    """Plot loss and accuracy per epoch (training and validation) from ``history.csv``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with open(history_csv, newline="") as handle:
+        history = list(csv.DictReader(handle))
+    figure, axes = plt.subplots(1, 2, figsize=(8, 3.2))
+    for key, ax in (("loss", axes[0]), ("accuracy", axes[1])):
+        for prefix in ("", "val_"):
+            if history and prefix + key in history[0]:
+                ax.plot([float(h[prefix + key]) for h in history], label=prefix + key)
+        ax.set_xlabel("epoch")
+        ax.legend()
+    figure.tight_layout()
+    figure.savefig(output, dpi=100)
+    plt.close(figure)
+    return os.fspath(output)
+
+
 def _plots(labels, scores, threshold, history_csv, out_dir) -> list[str]:
     import matplotlib
 
@@ -106,16 +128,7 @@ def _plots(labels, scores, threshold, history_csv, out_dir) -> list[str]:
         axes.set_title(f"PR AUC {m['pr_auc']:.3f}")
         save(figure, "pr.png")
     if history_csv and os.path.exists(history_csv):
-        with open(history_csv, newline="") as handle:
-            history = list(csv.DictReader(handle))
-        figure, axes = plt.subplots(1, 2, figsize=(8, 3.2))
-        for key, ax in (("loss", axes[0]), ("accuracy", axes[1])):
-            for prefix in ("", "val_"):
-                if history and prefix + key in history[0]:
-                    ax.plot([float(h[prefix + key]) for h in history], label=prefix + key)
-            ax.set_xlabel("epoch")
-            ax.legend()
-        save(figure, "training.png")
+        written.append(training_curves(history_csv, os.path.join(out_dir, "training.png")))
     return written
 
 

@@ -43,7 +43,7 @@ def sector_summary(results: str | os.PathLike, sector: int) -> dict:
     }
 
 
-def _histogram_png(scores: list[float], threshold: float) -> str:
+def _histogram_png(scores: list[float], threshold: float) -> bytes:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -60,7 +60,21 @@ def _histogram_png(scores: list[float], threshold: float) -> str:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     plt.close(figure)
-    return base64.b64encode(buffer.getvalue()).decode()
+    return buffer.getvalue()
+
+
+def _placeholder_png(text: str) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure = plt.figure(figsize=(6, 1))
+    figure.text(0.5, 0.5, text, ha="center", va="center")
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    plt.close(figure)
+    return buffer.getvalue()
 
 
 def _table(rows: list[dict], fields: list[str]) -> str:
@@ -79,9 +93,17 @@ def write_report(
     model_json: str | os.PathLike,
     threshold: float,
     output: str | os.PathLike,
+    histogram_output: str | os.PathLike,
+    training_output: str | os.PathLike,
     top: int = 50,
 ) -> None:
-    """Write the run report: per-sector accounting, model metrics, scores, top candidates."""
+    """Write the run report: per-sector accounting, model metrics, scores, top candidates.
+
+    Also writes the score histogram and the training curves as PNG files of their own
+    (``snakemake --report`` shows them).
+    """
+    from ebscan.evaluation import training_curves
+
     scores = []
     for path in segment_csvs:
         with open(path, newline="") as handle:
@@ -92,7 +114,16 @@ def write_report(
         model = json.load(handle)
     metrics = {k: f"{v:.4f}" for k, v in model["final_metrics"].items()}
     training = model["training"]
-    histogram = _histogram_png(scores, threshold)
+    png = _histogram_png(scores, threshold)
+    with open(histogram_output, "wb") as handle:
+        handle.write(png)
+    histogram = base64.b64encode(png).decode()
+    history = os.path.join(os.path.dirname(os.fspath(model_json)), "history.csv")
+    if os.path.exists(history):
+        training_curves(history, training_output)
+    else:  # a model trained elsewhere (training.model_path) may come without its history
+        with open(training_output, "wb") as handle:
+            handle.write(_placeholder_png("no training history beside the model"))
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'><title>ebscan survey report</title>",
         "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"

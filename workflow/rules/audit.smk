@@ -1,6 +1,6 @@
 rule audit:
     input:
-        report=f"{R}/report/report.html",
+        report=rules.report.output.html,
         manifests=expand(f"{R}/manifests/sector_{{sector}}.csv", sector=SECTORS),
     output:
         f"{R}/audit.tsv",

@@ -3,14 +3,24 @@ rule catalog:
         expand(f"{R}/scores/sector_{{sector}}.csv", sector=SECTORS),
     output:
         stars=f"{R}/catalog/stars.csv",
-        candidates=f"{R}/catalog/candidates.csv",
+        candidates=report(
+            f"{R}/catalog/candidates.csv",
+            caption="../report/candidates.rst",
+            category="Candidates",
+        ),
         ecsv=f"{R}/catalog/candidates.ecsv",
-        plots=directory(f"{R}/catalog/plots"),
+        plots=report(
+            directory(f"{R}/catalog/plots"),
+            patterns=["{name}.png"],
+            caption="../report/candidate_plot.rst",
+            category="Candidates",
+        ),
         vetting=f"{R}/catalog/vetting.html",
     log:
         f"{R}/logs/catalog.log",
     conda:
         "../../envs/io.yaml"
+    threads: 2
     resources:
         mem_mb=2000,
         runtime=30,

@@ -5,7 +5,17 @@ rule report:
         candidates=f"{R}/catalog/candidates.csv",
         model_config=MODEL.removesuffix(".keras") + ".json",
     output:
-        f"{R}/report/report.html",
+        html=f"{R}/report/report.html",
+        histogram=report(
+            f"{R}/report/score_histogram.png",
+            caption="../report/score_histogram.rst",
+            category="Scores",
+        ),
+        training=report(
+            f"{R}/report/training.png",
+            caption="../report/training.rst",
+            category="Model",
+        ),
     log:
         f"{R}/logs/report.log",
     conda:

@@ -16,6 +16,7 @@ with logging_to(snakemake.log[0]):
         catalogs,
         snakemake.output.plots,
         preprocess_config(params.preprocess, params.gls),
+        snakemake.threads,
     )
     write_catalog(rows, snakemake.output.candidates, snakemake.output.ecsv)
     write_vetting_page(rows, snakemake.output.vetting)

@@ -9,5 +9,7 @@ with logging_to(snakemake.log[0]):
         snakemake.input.candidates,
         snakemake.input.model_config,
         params.threshold,
-        snakemake.output[0],
+        snakemake.output.html,
+        snakemake.output.histogram,
+        snakemake.output.training,
     )
