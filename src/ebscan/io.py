@@ -72,10 +72,22 @@ def _tic_from(header: fitsio.FITSHDR, path: str) -> int:
     raise LightCurveError(path, "no TIC id in the header (TICID, TARGETID, OBJECT)")
 
 
+#: Largest header accepted (a SPOC light curve's are about 14 kB): a larger one is a
+#: damaged or foreign file, and reading it would cost more than the light curve.
+MAX_HEADER_BYTES = 1 << 20
+
+
 def _check_complete(fits: fitsio.FITS, path: str) -> None:
     size = os.path.getsize(path)
     for hdu in fits:
-        end = hdu.get_offsets()["data_end"]
+        offsets = hdu.get_offsets()
+        header = offsets["data_start"] - offsets["header_start"]
+        if header > MAX_HEADER_BYTES:
+            raise LightCurveError(
+                path,
+                f"HDU {hdu.get_extnum()} header is {header} bytes (more than {MAX_HEADER_BYTES})",
+            )
+        end = offsets["data_end"]
         if end > size:
             raise LightCurveError(
                 path,
