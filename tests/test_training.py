@@ -226,6 +226,45 @@ def test_real_light_curves_end_in_the_catalog_or_rejects(trained, spoc_dir, cata
     assert {f for f in files} == set(shard["segments"]["source_file"]) | rejected
     labelled = {r["tic"] for r in evaluation_labels(spoc_dir / "labels.csv")}
     assert labelled <= scored  # every labelled star has a readable sector
+    # The labelled real evaluation set, used by the evaluate stage.
+    assert (
+        main(
+            [
+                "labels",
+                "--evaluation",
+                str(spoc_dir / "labels.csv"),
+                "-o",
+                str(tmp_path / "real_labels.csv"),
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "evaluate",
+                "--model",
+                str(out / "model.keras"),
+                "--shards",
+                str(tmp_path / "real.h5"),
+                "--labels",
+                str(tmp_path / "real_labels.csv"),
+                "--out",
+                str(tmp_path / "real_eval"),
+            ]
+        )
+        == 0
+    )
+    real_metrics = json.loads((tmp_path / "real_eval" / "metrics.json").read_text())
+    kinds = {
+        (r["tic"], r["sector"]): r["label"] for r in evaluation_labels(spoc_dir / "labels.csv")
+    }
+    used = [
+        kinds.get((int(t), int(s)))
+        for t, s in zip(shard["segments"]["tic"], shard["segments"]["sector"], strict=True)
+    ]
+    assert real_metrics["overall"]["n"] == sum(k in ("EB", "non-EB") for k in used)
+    assert real_metrics["overall"]["n_positive"] == used.count("EB")
     ebs = [
         r
         for r in everyone

@@ -208,3 +208,24 @@ def test_labels_come_from_catalogs_when_no_table_is_given(survey, tmp_path, cata
     path.write_text(yaml.safe_dump({**config, "training": training}))
     counts = job_counts(snakemake("--configfile", str(path), "--dry-run").stdout)
     assert counts["labels"] == 1 and counts["training_set"] == 1 and counts["train"] == 1
+
+
+def test_simulated_augmentation_takes_its_share(survey, tmp_path):
+    """Runs last: it rebuilds the survey's training set with simulated light curves."""
+    _, config, _ = survey
+    training = {**config["training"], "simulated_share": 0.5}
+    path = tmp_path / "augmented.yaml"
+    path.write_text(yaml.safe_dump({**config, "training": training}))
+    snakemake(
+        "--configfile", str(path), "--cores", "2", f"{config['results']}/training/training_set.csv"
+    )
+    rows = read_csv(Path(config["results"]) / "training" / "training_set.csv")
+    simulated = [r for r in rows if int(r["tic"]) >= 3_000_000_000]
+    real = [r for r in rows if int(r["tic"]) < 3_000_000_000]
+    # Share 0.5: as many simulated light curves as labelled ones in the labels table
+    # (the mirror's truth: 16 per sector, two sectors), two segments each.
+    truth = read_csv(Path(config["training"]["labels"]))
+    assert len(truth) == 32
+    assert len({r["tic"] for r in simulated}) == len(truth)
+    assert len(simulated) == 2 * len(truth)
+    assert real and {r["label"] for r in simulated} == {"0", "1"}

@@ -308,3 +308,16 @@ def crossmatch(
         close = separation.arcsec <= radius_arcsec
         match[todo[close]] = cat_ok[nearest[close]]
     return match
+
+
+def labelled_light_curves(labels_csv: str | os.PathLike) -> int:
+    """Light curves of a labels table that training uses (``EB`` or ``non-EB``)."""
+    with open(labels_csv, newline="") as handle:
+        return sum(row["label"] in (POSITIVE, NEGATIVE) for row in csv.DictReader(handle))
+
+
+def simulated_star_count(n_real: int, share: float) -> int:
+    """Simulated light curves that make up ``share`` of a training set of ``n_real`` real ones."""
+    if not 0 <= share < 1:
+        raise ValueError(f"simulated share must be in [0, 1), not {share!r}")
+    return round(n_real * share / (1 - share))

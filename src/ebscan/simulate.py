@@ -268,18 +268,29 @@ def _write_if_changed(path: str, text: str) -> None:
     os.replace(path + ".tmp", path)
 
 
+#: Where simulated TICs start by default; SIMULATED_TIC_BASE keeps augmentation stars
+#: clear of every real TIC (the TIC's ids end near 2.1e9).
+DEMO_TIC_BASE = 10_000_000
+SIMULATED_TIC_BASE = 3_000_000_000
+
+
 def draw_stars(
-    sector: int, n_stars: int, seed: int, eb_fraction: float = 0.4, tic_pool: int | None = None
+    sector: int,
+    n_stars: int,
+    seed: int,
+    eb_fraction: float = 0.4,
+    tic_pool: int | None = None,
+    tic_base: int = DEMO_TIC_BASE,
 ) -> list[SimulatedStar]:
     """Draw the stars of one sector.
 
     TICs come from a pool shared by all sectors of the same ``seed`` (a star keeps its
     class and TIC across sectors, as real targets do), so a TIC can appear in several
-    sectors.
+    sectors. They are drawn from ``tic_base`` to ``tic_base`` + 9e7.
     """
     pool = tic_pool or 3 * n_stars
     population = np.random.default_rng(seed)
-    tics = 10_000_000 + population.choice(90_000_000, size=pool, replace=False)
+    tics = tic_base + population.choice(90_000_000, size=pool, replace=False)
     eb_subtypes = [s for s, (label, _) in MODELS.items() if label == "EB"]
     other = [s for s, (label, _) in MODELS.items() if label != "EB"]
     subtypes = [
@@ -315,7 +326,11 @@ MAST_DOWNLOAD = "https://mast.stsci.edu/api/v0.1/Download/file/?uri=mast:TESS/pr
 
 
 def build_mirror(
-    directory: str | os.PathLike, sectors: list[int], n_stars: int, seed: int = 0
+    directory: str | os.PathLike,
+    sectors: list[int],
+    n_stars: int,
+    seed: int = 0,
+    tic_base: int = DEMO_TIC_BASE,
 ) -> list[dict]:
     """Write a local stand-in for MAST: light curves, bulk scripts and the truth.
 
@@ -334,7 +349,7 @@ def build_mirror(
     truth = []
     for sector in sectors:
         lines = ["#!/bin/sh"]
-        for star in draw_stars(sector, n_stars, seed):
+        for star in draw_stars(sector, n_stars, seed, tic_base=tic_base):
             name = spoc_filename(sector, star.tic)
             path = os.path.join(directory, "files", name)
             period = (

@@ -29,16 +29,22 @@ def read_labels(path: str | os.PathLike) -> dict[tuple[int, int], dict]:
 
 
 def build_training_set(
-    shards: Iterable[str | os.PathLike], labels_csv: str | os.PathLike, output: str | os.PathLike
+    shards: Iterable[str | os.PathLike],
+    labels_csv: str | os.PathLike | Iterable[str | os.PathLike],
+    output: str | os.PathLike,
 ) -> dict[str, int]:
     """Join labels to shard rows by (tic, sector) and write the training table (CSV).
+
+    ``labels_csv`` is one labels table or several (e.g. catalog labels plus the truth
+    of simulated augmentation); a later table wins where two label the same light curve.
 
     Returns
     -------
     dict
         Counts: ``positive``, ``negative``, ``unlabelled`` and ``excluded`` segments.
     """
-    labels = read_labels(labels_csv)
+    tables = [labels_csv] if isinstance(labels_csv, (str, os.PathLike)) else list(labels_csv)
+    labels = {key: row for table in tables for key, row in read_labels(table).items()}
     rows, counts = [], {"positive": 0, "negative": 0, "unlabelled": 0, "excluded": 0}
     for shard in shards:
         with h5py.File(shard, "r") as f:

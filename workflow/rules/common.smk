@@ -30,6 +30,11 @@ wildcard_constraints:
 
 MODEL = TRAINING["model_path"] or f"{R}/model/model.keras"
 LABELS = TRAINING["labels"] or f"{R}/training/labels.csv"
+SIMULATED = (
+    [f"{R}/training/simulated/shard.h5", f"{R}/training/simulated/labels.csv"]
+    if TRAINING["simulated_share"] > 0
+    else []
+)
 
 
 def chunks(sector):

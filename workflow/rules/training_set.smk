@@ -2,6 +2,7 @@ rule training_set:
     input:
         shards=training_shards,
         labels=LABELS,
+        simulated=SIMULATED,
     output:
         f"{R}/training/training_set.csv",
     log:
