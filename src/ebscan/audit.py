@@ -10,6 +10,7 @@ from collections import Counter
 
 import h5py
 
+from ebscan.atomic import write_csv
 from ebscan.mast import read_download_report, read_manifest
 from ebscan.shards import _as_str
 
@@ -98,9 +99,4 @@ def sectors_in(results: str | os.PathLike) -> list[int]:
 
 def write_audit(rows: list[dict], path: str | os.PathLike) -> None:
     """Write the audit table as TSV, atomically."""
-    path = os.fspath(path)
-    with open(path + ".tmp", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=AUDIT_FIELDS, delimiter="\t")
-        writer.writeheader()
-        writer.writerows(rows)
-    os.replace(path + ".tmp", path)
+    write_csv(path, rows, AUDIT_FIELDS, delimiter="\t")

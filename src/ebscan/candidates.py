@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ebscan.atomic import atomic_open, write_csv
 from ebscan.catalogs import CatalogSet, known_eb_tics
 from ebscan.errors import LightCurveError
 from ebscan.io import read_lightcurve
@@ -98,10 +99,9 @@ def diagnostic_plot(
     axes[3].plot(phase, flux / np.median(flux), ",", color="k")
     axes[3].set_xlabel(f"phase at {estimate.period:.5f} d ({estimate.supported})")
     figure.tight_layout()
-    output = os.fspath(output)
-    figure.savefig(output + ".tmp.png", dpi=80)
+    with atomic_open(output, "wb") as handle:
+        figure.savefig(handle, format="png", dpi=80)
     plt.close(figure)
-    os.replace(output + ".tmp.png", output)
 
 
 _DETAIL_FIELDS = (
@@ -196,17 +196,10 @@ def enrich(
 
 def write_catalog(rows: list[dict], csv_path: str | os.PathLike, ecsv_path: str | os.PathLike):
     """Write the candidate catalog as CSV and as ECSV (with column descriptions)."""
-    import csv
-
     from astropy.table import Table
 
     columns = [c for c in COLUMNS if c not in ("candidate",)]
-    csv_path, ecsv_path = os.fspath(csv_path), os.fspath(ecsv_path)
-    with open(csv_path + ".tmp", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
-    os.replace(csv_path + ".tmp", csv_path)
+    write_csv(csv_path, rows, columns)
     table = Table(
         rows=[[str(r.get(c, "")) for c in columns] for r in rows] or None,
         names=columns,
@@ -215,5 +208,5 @@ def write_catalog(rows: list[dict], csv_path: str | os.PathLike, ecsv_path: str 
     for column in columns:
         table[column].description = COLUMNS[column]
     table.meta["description"] = "ebscan eclipsing-binary candidates"
-    table.write(ecsv_path + ".tmp", format="ascii.ecsv", overwrite=True)
-    os.replace(ecsv_path + ".tmp", ecsv_path)
+    with atomic_open(ecsv_path) as handle:
+        table.write(handle, format="ascii.ecsv")

@@ -7,6 +7,8 @@ import math
 import os
 from collections.abc import Iterable
 
+from ebscan.atomic import write_csv
+
 STAR_FIELDS = (
     "tic",
     "ra",
@@ -24,16 +26,6 @@ STAR_FIELDS = (
     "best_segment",
     "best_file",
 )
-
-
-def _write_csv(rows: list[dict], fields: Iterable[str], output: str | os.PathLike) -> None:
-    output = os.fspath(output)
-    os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
-    with open(output + ".tmp", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(fields))
-        writer.writeheader()
-        writer.writerows(rows)
-    os.replace(output + ".tmp", output)
 
 
 def _read_csv(path: str | os.PathLike) -> list[dict]:
@@ -54,7 +46,7 @@ def threshold_scores(
             row["candidate"] = int(float(row["score"]) >= threshold)
             rows.append(row)
             fields = fields or list(row)
-    _write_csv(rows, fields or ["tic", "sector", "segment", "score", "candidate"], output)
+    write_csv(output, rows, fields or ["tic", "sector", "segment", "score", "candidate"])
     return sum(r["candidate"] for r in rows)
 
 
@@ -120,5 +112,5 @@ def build_catalog(
             }
         )
     table.sort(key=lambda r: (-float(r["max_score"]), r["tic"]))
-    _write_csv(table, STAR_FIELDS, stars_output)
+    write_csv(stars_output, table, STAR_FIELDS)
     return [r for r in table if r["candidate"]]

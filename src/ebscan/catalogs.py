@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 from astropy.io import ascii as astropy_ascii
 
+from ebscan.atomic import write_csv
+
 LABEL_FIELDS = ("tic", "sector", "label", "subtype", "source", "reason")
 #: Labels the training and evaluation stages use; anything else is left out.
 POSITIVE = "EB"
@@ -267,13 +269,7 @@ def evaluation_labels(labels_csv: str | os.PathLike) -> list[dict]:
 
 def write_labels(rows: list[dict], path: str | os.PathLike) -> None:
     """Write a labels table (CSV, ``LABEL_FIELDS``) atomically."""
-    path = os.fspath(path)
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    with open(path + ".tmp", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=LABEL_FIELDS)
-        writer.writeheader()
-        writer.writerows(rows)
-    os.replace(path + ".tmp", path)
+    write_csv(path, rows, LABEL_FIELDS)
 
 
 def crossmatch(

@@ -499,8 +499,7 @@ def _add_score(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _score(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    import csv
-
+    from ebscan.atomic import write_csv
     from ebscan.inference import load_model, score_results
 
     _check_inputs(parser, [args.model])
@@ -519,12 +518,7 @@ def _score(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         ),
         (per_file, files, ["file", "tic", "sector", "n_segments", "max_score", "reason"]),
     ):
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        with open(path + ".tmp", "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=fields)
-            writer.writeheader()
-            writer.writerows(rows)
-        os.replace(path + ".tmp", path)
+        write_csv(path, rows, fields)
     for row in files:
         if row["reason"]:
             print(f"rejected {row['file']}: {row['reason']}", file=sys.stderr)

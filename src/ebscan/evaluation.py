@@ -8,6 +8,8 @@ import os
 
 import numpy as np
 
+from ebscan.atomic import atomic_open
+
 
 def roc_curve(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """False- and true-positive rates at every distinct score, from (0, 0) to (1, 1)."""
@@ -80,7 +82,8 @@ def training_curves(history_csv: str | os.PathLike, output: str | os.PathLike) -
         ax.set_xlabel("epoch")
         ax.legend()
     figure.tight_layout()
-    figure.savefig(output, dpi=100)
+    with atomic_open(output, "wb") as handle:
+        figure.savefig(handle, format="png", dpi=100)
     plt.close(figure)
     return os.fspath(output)
 

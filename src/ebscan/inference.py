@@ -7,6 +7,7 @@ import os
 
 import h5py
 
+from ebscan.atomic import atomic_open
 from ebscan.shards import _as_str
 
 SCORE_FIELDS = (
@@ -40,9 +41,7 @@ def score_shard(
     Returns the number of segments scored.
     """
     names = [t.name for t in model.inputs]
-    output = os.fspath(output)
-    os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
-    with h5py.File(shard, "r") as f, open(output + ".tmp", "w", newline="") as handle:
+    with h5py.File(shard, "r") as f, atomic_open(output, newline="") as handle:
         segments = f["segments"]
         n = segments.shape[0]
         writer = csv.writer(handle)
@@ -68,7 +67,6 @@ def score_shard(
                         files[i],
                     ]
                 )
-    os.replace(output + ".tmp", output)
     return n
 
 

@@ -13,6 +13,7 @@ Both addresses are templates so that a mirror or a test server can stand in:
 from __future__ import annotations
 
 import csv
+import dataclasses
 import http.client
 import os
 import random
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 from tqdm import tqdm
 
 from ebscan import __version__
+from ebscan.atomic import write_csv
 from ebscan.errors import LightCurveError
 from ebscan.io import read_lightcurve
 
@@ -152,13 +154,7 @@ def sector_manifest(
 
 def write_manifest(rows: list[dict], path: str | os.PathLike) -> None:
     """Write manifest rows as CSV, atomically."""
-    path = os.fspath(path)
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    with open(path + ".tmp", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=MANIFEST_FIELDS)
-        writer.writeheader()
-        writer.writerows({k: row[k] for k in MANIFEST_FIELDS} for row in rows)
-    os.replace(path + ".tmp", path)
+    write_csv(path, rows, MANIFEST_FIELDS)
 
 
 def read_manifest(path: str | os.PathLike) -> list[dict]:
@@ -332,13 +328,8 @@ def download_files(
 
 def write_download_report(outcomes: list[DownloadOutcome], path: str | os.PathLike) -> None:
     """Write one row per file (filename, status, bytes, reason) as TSV, atomically."""
-    path = os.fspath(path)
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    with open(path + ".tmp", "w", newline="") as handle:
-        writer = csv.writer(handle, delimiter="\t")
-        writer.writerow(["filename", "status", "bytes", "reason"])
-        writer.writerows([o.filename, o.status, o.bytes, o.reason] for o in outcomes)
-    os.replace(path + ".tmp", path)
+    fields = ("filename", "status", "bytes", "reason")
+    write_csv(path, (dataclasses.asdict(o) for o in outcomes), fields, delimiter="\t")
 
 
 def read_download_report(path: str | os.PathLike) -> list[dict]:

@@ -10,6 +10,8 @@ import json
 import os
 from collections.abc import Iterable
 
+from ebscan.atomic import atomic_open
+
 
 def sector_summary(results: str | os.PathLike, sector: int) -> dict:
     """Counts of one sector's run: manifest, downloads, shards, rejects, candidates."""
@@ -115,14 +117,14 @@ def write_report(
     metrics = {k: f"{v:.4f}" for k, v in model["final_metrics"].items()}
     training = model["training"]
     png = _histogram_png(scores, threshold)
-    with open(histogram_output, "wb") as handle:
+    with atomic_open(histogram_output, "wb") as handle:
         handle.write(png)
     histogram = base64.b64encode(png).decode()
     history = os.path.join(os.path.dirname(os.fspath(model_json)), "history.csv")
     if os.path.exists(history):
         training_curves(history, training_output)
     else:  # a model trained elsewhere (training.model_path) may come without its history
-        with open(training_output, "wb") as handle:
+        with atomic_open(training_output, "wb") as handle:
             handle.write(_placeholder_png("no training history beside the model"))
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'><title>ebscan survey report</title>",
@@ -154,8 +156,5 @@ def write_report(
         ),
         "</body></html>",
     ]
-    output = os.fspath(output)
-    os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
-    with open(output + ".tmp", "w") as handle:
+    with atomic_open(output) as handle:
         handle.write("\n".join(parts))
-    os.replace(output + ".tmp", output)

@@ -19,6 +19,7 @@ import numpy as np
 from astropy.io import fits
 
 from ebscan import __version__
+from ebscan.atomic import atomic_open
 
 CADENCE_DAYS = 2.0 / 1440.0
 SECTOR_DAYS = 27.4
@@ -251,9 +252,8 @@ def write_spoc_file(path: str | os.PathLike, star: SimulatedStar, seed: int) -> 
         ],
         name="LIGHTCURVE",
     )
-    tmp = f"{os.fspath(path)}.tmp"
-    fits.HDUList([primary, table]).writeto(tmp, overwrite=True, checksum=True)
-    os.replace(tmp, path)
+    with atomic_open(path, "wb") as handle:
+        fits.HDUList([primary, table]).writeto(handle, checksum=True)
     return float(period)
 
 
@@ -263,9 +263,8 @@ def _write_if_changed(path: str, text: str) -> None:
         with open(path) as handle:
             if handle.read() == text:
                 return
-    with open(path + ".tmp", "w") as handle:
+    with atomic_open(path) as handle:
         handle.write(text)
-    os.replace(path + ".tmp", path)
 
 
 #: Where simulated TICs start by default; SIMULATED_TIC_BASE keeps augmentation stars

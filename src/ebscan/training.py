@@ -11,6 +11,8 @@ from collections.abc import Iterable
 import h5py
 import numpy as np
 
+from ebscan.atomic import atomic_open, write_csv
+
 #: Label strings of the two classes; rows with any other label (``excluded``, a planet
 #: host, a corrupt file) are left out of training.
 POSITIVE_LABELS = frozenset({"EB"})
@@ -70,13 +72,7 @@ def build_training_set(
                     "subtype": label.get("subtype", ""),
                 }
             )
-    output = os.fspath(output)
-    os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
-    with open(output + ".tmp", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=TRAINING_FIELDS)
-        writer.writeheader()
-        writer.writerows(rows)
-    os.replace(output + ".tmp", output)
+    write_csv(output, rows, TRAINING_FIELDS)
     return counts
 
 
@@ -237,7 +233,6 @@ def train_model(
     tmp = os.path.join(out_dir, ".model.keras.tmp.keras")
     net.save(tmp)
     os.replace(tmp, os.path.join(out_dir, "model.keras"))
-    with open(os.path.join(out_dir, "model.json.tmp"), "w") as handle:
+    with atomic_open(os.path.join(out_dir, "model.json")) as handle:
         json.dump(config, handle, indent=2)
-    os.replace(os.path.join(out_dir, "model.json.tmp"), os.path.join(out_dir, "model.json"))
     return config

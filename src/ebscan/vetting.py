@@ -14,6 +14,8 @@ import html
 import json
 import os
 
+from ebscan.atomic import atomic_open, write_csv
+
 DECISIONS = ("accept", "reject", "unsure")
 
 _PAGE = """<!doctype html>
@@ -142,11 +144,8 @@ def write_vetting_page(
         # "</" is escaped so no value can close the script element.
         .replace("__DATA__", json.dumps(data).replace("</", "<\\/"))
     )
-    output = os.fspath(output)
-    os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
-    with open(output + ".tmp", "w") as handle:
+    with atomic_open(output) as handle:
         handle.write(page)
-    os.replace(output + ".tmp", output)
 
 
 def merge_decisions(
@@ -183,10 +182,5 @@ def merge_decisions(
         counts[decision] += 1
         if decision in keep:
             kept.append({**row, "decision": decision})
-    output = os.fspath(output)
-    with open(output + ".tmp", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(kept)
-    os.replace(output + ".tmp", output)
+    write_csv(output, kept, fields)
     return counts
