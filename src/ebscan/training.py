@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
+import shutil
 import zlib
 from collections.abc import Iterable
 
@@ -108,13 +110,12 @@ def _sequence_class():
         Memory is bounded by the batch: only the rows of one batch are read.
         """
 
-        def __init__(self, rows, batch_size, inputs, shuffle_seed=None, **kwargs):
+        def __init__(self, rows, batch_size, inputs, shuffle_seed=None, first_epoch=0, **kwargs):
             super().__init__(**kwargs)
             self.rows, self.batch_size, self.inputs = rows, batch_size, inputs
-            self.shuffle_seed, self.epoch = shuffle_seed, 0
-            self.order = np.arange(len(rows))
+            self.shuffle_seed, self.epoch = shuffle_seed, first_epoch
             self._files: dict[str, h5py.File] = {}
-            self.on_epoch_end()
+            self._shuffle()
 
         def __len__(self):
             return int(np.ceil(len(self.rows) / self.batch_size))
@@ -135,12 +136,122 @@ def _sequence_class():
             y = np.eye(2, dtype=np.float32)[[row["label"] for row in batch]]
             return x, y
 
-        def on_epoch_end(self):
+        def _shuffle(self):
+            # The order depends on (seed, epoch) only, so a resumed run sees the
+            # batches an uninterrupted one would.
+            self.order = np.arange(len(self.rows))
             if self.shuffle_seed is not None:
-                np.random.default_rng([self.shuffle_seed, self.epoch]).shuffle(self.order)
-                self.epoch += 1
+                self.order = np.random.default_rng([self.shuffle_seed, self.epoch]).permutation(
+                    len(self.rows)
+                )
+
+        def on_epoch_end(self):
+            self.epoch += 1
+            self._shuffle()
 
     return ShardSequence
+
+
+HISTORY_FIELDS = ("epoch", "accuracy", "loss", "val_accuracy", "val_loss")
+
+
+def _checkpoint_classes():
+    import keras
+
+    class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
+        """Early stopping whose state (best loss, wait, best weights) can be restored."""
+
+        resume_from: dict | None = None
+
+        def on_train_begin(self, logs=None):
+            super().on_train_begin(logs)
+            if self.resume_from is not None:
+                for name in ("wait", "best", "best_epoch", "best_weights", "stopped_epoch"):
+                    setattr(self, name, self.resume_from[name])
+
+    class EpochCheckpoint(keras.callbacks.Callback):
+        """After every epoch, commit weights, optimizer, early-stopping state and history.
+
+        Files carry the epoch in their names and ``state.json`` is replaced last, so a
+        kill at any moment leaves either the previous or the new checkpoint whole.
+        """
+
+        def __init__(self, folder, fingerprint, early_stopping, history, history_path):
+            super().__init__()
+            self.folder, self.fingerprint = folder, fingerprint
+            self.early_stopping, self.history = early_stopping, history
+            self.history_path = history_path
+
+        def on_epoch_end(self, epoch, logs=None):
+            os.makedirs(self.folder, exist_ok=True)
+            self.history.append({"epoch": epoch, **{k: float(v) for k, v in (logs or {}).items()}})
+            es = self.early_stopping
+            weights = f"epoch-{epoch}.weights.h5"
+            random = f"epoch-{epoch}.random.npz"
+            best = f"best-{es.best_epoch}.npz"
+            _save_weights(self.model, os.path.join(self.folder, weights))
+            with atomic_open(os.path.join(self.folder, random), "wb") as handle:
+                np.savez(handle, *[v.numpy() for v in _random_states(self.model)])
+            if es.best_weights is not None and not os.path.exists(os.path.join(self.folder, best)):
+                with atomic_open(os.path.join(self.folder, best), "wb") as handle:
+                    np.savez(handle, *es.best_weights)
+            state = {
+                "fingerprint": self.fingerprint,
+                "epoch": epoch + 1,
+                "stopped": bool(self.model.stop_training),
+                "weights": weights,
+                "random": random,
+                "early_stopping": {
+                    "wait": es.wait,
+                    "best": None if es.best is None else float(es.best),
+                    "best_epoch": es.best_epoch,
+                    "stopped_epoch": es.stopped_epoch,
+                    "best_weights": best if es.best_weights is not None else None,
+                },
+                "history": self.history,
+            }
+            with atomic_open(os.path.join(self.folder, "state.json")) as handle:
+                json.dump(state, handle, indent=1)
+            write_csv(self.history_path, self.history, HISTORY_FIELDS)
+            for name in os.listdir(self.folder):
+                if name not in {"state.json", weights, random, best}:
+                    os.remove(os.path.join(self.folder, name))
+
+    return ResumableEarlyStopping, EpochCheckpoint
+
+
+def _random_states(model) -> list:
+    """The seed-generator states (dropout masks) that ``save_weights`` leaves out."""
+    saved = {id(v) for v in model.weights}
+    return [v for v in model.variables if id(v) not in saved]
+
+
+def _save_weights(model, path: str) -> None:
+    tmp = path + ".tmp.weights.h5"  # Keras insists on the .weights.h5 ending
+    model.save_weights(tmp)
+    os.replace(tmp, path)
+
+
+def training_fingerprint(training_csv: str | os.PathLike, settings: dict) -> str:
+    """A hash of the training table and every setting that changes the trained weights.
+
+    A checkpoint is resumed only when its fingerprint matches, so a stale backup from a
+    different training set or configuration is never continued.
+    """
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
+    with open(training_csv, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _read_checkpoint(folder: str, fingerprint: str) -> dict | None:
+    try:
+        with open(os.path.join(folder, "state.json")) as handle:
+            state = json.load(handle)
+    except (OSError, ValueError):
+        return None
+    return state if state.get("fingerprint") == fingerprint else None
 
 
 def train_model(
@@ -158,8 +269,9 @@ def train_model(
 ) -> dict:
     """Train a registry model from a training table; write ``model.keras`` and ``model.json``.
 
-    Interrupted training resumes from ``out_dir/backup`` (Keras ``BackupAndRestore``).
-    Early stopping watches the validation loss and restores the best weights.
+    Every epoch is checkpointed in ``out_dir/backup``; an interrupted run with the same
+    training table and settings resumes there and ends with the weights an uninterrupted
+    run gets. Early stopping watches the validation loss and restores the best weights.
 
     Returns
     -------
@@ -185,8 +297,26 @@ def train_model(
         raise ValueError(
             f"{training_csv}: no star left for validation; add stars or raise the fraction"
         )
+    settings = {
+        "model": model,
+        "hparams": resolved,
+        "batch_size": batch_size,
+        "learning_rate": learning_rate,
+        "validation_fraction": validation_fraction,
+        "patience": patience,
+        "class_weight": class_weight,
+        "seed": seed,
+    }
+    backup = os.path.join(out_dir, "backup")
+    fingerprint = training_fingerprint(training_csv, settings)
+    state = _read_checkpoint(backup, fingerprint)
+    if state is None:
+        shutil.rmtree(backup, ignore_errors=True)
+    first_epoch = 0 if state is None else state["epoch"]
     sequence = _sequence_class()
-    train_data = sequence(train_rows, batch_size, inputs, shuffle_seed=seed)
+    train_data = sequence(
+        train_rows, batch_size, inputs, shuffle_seed=seed, first_epoch=first_epoch
+    )
     val_data = sequence(val_rows, batch_size, inputs)
     net = build(model, **resolved)
     net.compile(
@@ -198,20 +328,40 @@ def train_model(
     if class_weight:
         labels = np.array([r["label"] for r in train_rows])
         weights = {c: len(labels) / (2.0 * max((labels == c).sum(), 1)) for c in (0, 1)}
+    early_stopping_class, checkpoint_class = _checkpoint_classes()
+    early_stopping = early_stopping_class("val_loss", patience=patience, restore_best_weights=True)
+    history: list[dict] = []
+    if state is not None:
+        net.optimizer.build(net.trainable_variables)
+        net.load_weights(os.path.join(backup, state["weights"]))
+        with np.load(os.path.join(backup, state["random"])) as stored:
+            for i, variable in enumerate(_random_states(net)):
+                variable.assign(stored[f"arr_{i}"])
+        resumed = dict(state["early_stopping"])
+        if resumed["best_weights"] is not None:
+            with np.load(os.path.join(backup, resumed["best_weights"])) as stored:
+                resumed["best_weights"] = [stored[f"arr_{i}"] for i in range(len(stored.files))]
+        early_stopping.resume_from = resumed
+        history = state["history"]
+        if state["stopped"]:
+            first_epoch = epochs  # early stopping had ended it: nothing left to train
     history_path = os.path.join(out_dir, "history.csv")
-    history = net.fit(
+    net.fit(
         train_data,
         validation_data=val_data,
         epochs=epochs,
+        initial_epoch=first_epoch,
+        # The sequence shuffles rows by (seed, epoch); Keras' own batch shuffle draws
+        # from Python's global RNG, which a resumed run cannot restore.
+        shuffle=False,
         class_weight=weights,
         verbose=2,
         callbacks=[
-            keras.callbacks.BackupAndRestore(os.path.join(out_dir, "backup")),
-            keras.callbacks.EarlyStopping("val_loss", patience=patience, restore_best_weights=True),
-            keras.callbacks.CSVLogger(history_path, append=True),
+            early_stopping,
+            checkpoint_class(backup, fingerprint, early_stopping, history, history_path),
         ],
     )
-    final = {k: float(v[-1]) for k, v in history.history.items()}
+    final = {k: v for k, v in history[-1].items() if k != "epoch"}
     config = {
         "model": model,
         "hparams": resolved,
@@ -235,4 +385,5 @@ def train_model(
     os.replace(tmp, os.path.join(out_dir, "model.keras"))
     with atomic_open(os.path.join(out_dir, "model.json")) as handle:
         json.dump(config, handle, indent=2)
+    shutil.rmtree(backup, ignore_errors=True)
     return config

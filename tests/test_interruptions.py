@@ -1,0 +1,190 @@
+"""SIGKILL a workflow run during preprocessing, training and inference, resume it with
+--rerun-incomplete, and get what an uninterrupted run gets."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import yaml
+
+from ebscan.demo import serve
+from ebscan.inference import load_model
+from ebscan.simulate import build_mirror
+from ebscan.training import _read_checkpoint, training_fingerprint
+
+pytest.importorskip("snakemake")
+pytest.importorskip("keras")
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "workflow" / "Snakefile")]
+
+
+def config_for(root: Path, results: Path, server) -> Path:
+    config = {
+        "sectors": [1],
+        "results": str(results),
+        "chunk_size": 6,
+        "mast": {
+            "bulk_script_url": server.bulk_script_url,
+            "download_url": server.download_url,
+            "retries": 1,
+        },
+        "training": {
+            "labels": str(root / "mirror" / "truth.csv"),
+            "sectors": [1],
+            "hparams": {
+                "lc_filters": [4, 8, 8],
+                "gls_filters": [4, 8],
+                "lc_lstm_units": 4,
+                "gls_lstm_units": 4,
+                "dense_units": 8,
+            },
+            "epochs": 3,
+            "batch_size": 8,
+        },
+    }
+    path = results.with_suffix(".yaml")
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def run(config: Path, *extra: str) -> None:
+    done = subprocess.run(
+        [*SNAKEMAKE, "--configfile", str(config), "--cores", "1", *extra],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+
+
+def kill_when(command: list[str], appears, limit: float = 240.0) -> None:
+    """Start ``command`` and SIGKILL its whole process group once ``appears()`` is true."""
+    process = subprocess.Popen(
+        command,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + limit
+    try:
+        while time.monotonic() < deadline and process.poll() is None:
+            if appears():
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+                return
+            time.sleep(0.01)
+        pytest.fail("the moment to interrupt never came (the run ended or stalled)")
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def shard_content(path: Path) -> dict:
+    """Everything in a shard but its creation time, with file paths cut to their names."""
+    with h5py.File(path) as f:
+        content = {name: f[name][()] for name in ("lc", "gls")}
+        for name in ("segments", "rejects"):
+            table = f[name][()]
+            content[name] = [
+                tuple(os.path.basename(v.decode()) if isinstance(v, bytes) else v for v in row)
+                for row in table.tolist()
+            ]
+        content["attrs"] = {k: str(v) for k, v in f.attrs.items() if k != "created"}
+    return content
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("interrupt")
+    build_mirror(root / "mirror", [1], 18, seed=5)
+    server = serve(str(root / "mirror"), 0)
+    try:
+        reference = config_for(root, root / "reference", server)
+        run(reference)
+        interrupted = config_for(root, root / "interrupted", server)
+        results = root / "interrupted"
+        # 1. During preprocessing: a shard is being written under its temporary name.
+        workflow = [*SNAKEMAKE, "--configfile", str(interrupted), "--cores", "1"]
+        kill_when(workflow, lambda: any((results / "shards_lc").glob("sector_1/.chunk_*.tmp")))
+        for final in (results / "shards_lc").glob("sector_1/chunk_*.h5"):
+            h5py.File(final).close()  # whatever carries a final name opens
+        run(interrupted, "--unlock")
+        # 2. During training: the first epoch is checkpointed, the second is running.
+        kill_when(workflow, lambda: (results / "model" / "backup" / "state.json").exists())
+        assert not (results / "model" / "model.keras").exists()
+        run(interrupted, "--unlock")
+        # 3. During inference: a score table is being written.
+        kill_when(workflow, lambda: any((results / "scores").glob("sector_1/chunk_*.csv.tmp")))
+        run(interrupted, "--unlock")
+        run(interrupted, "--rerun-incomplete")
+        yield root / "reference", results
+    finally:
+        server.stop()
+
+
+def test_shards_are_the_same(runs):
+    reference, interrupted = runs
+    names = sorted(p.name for p in (reference / "shards" / "sector_1").glob("chunk_*.h5"))
+    assert names == ["chunk_0.h5", "chunk_1.h5", "chunk_2.h5"]
+    for name in names:
+        a = shard_content(reference / "shards" / "sector_1" / name)
+        b = shard_content(interrupted / "shards" / "sector_1" / name)
+        for key in ("lc", "gls"):
+            np.testing.assert_array_equal(a[key], b[key])
+        assert a["segments"] == b["segments"]
+        assert a["rejects"] == b["rejects"]
+        assert a["attrs"] == b["attrs"]
+
+
+def test_trained_weights_are_the_same(runs):
+    reference, interrupted = runs
+    a, b = (load_model(r / "model" / "model.keras") for r in runs)
+    for x, y in zip(a.get_weights(), b.get_weights(), strict=True):
+        np.testing.assert_array_equal(x, y)
+    assert (reference / "model" / "history.csv").read_text() == (
+        interrupted / "model" / "history.csv"
+    ).read_text()
+    assert not (interrupted / "model" / "backup").exists()
+
+
+def test_scores_and_catalog_are_the_same(runs):
+    reference, interrupted = runs
+    for relative in ("scores/sector_1.csv", "catalog/stars.csv", "audit.tsv"):
+        a = (reference / relative).read_text().replace(str(reference), "RESULTS")
+        b = (interrupted / relative).read_text().replace(str(interrupted), "RESULTS")
+        assert a == b, relative
+
+
+def test_no_temporary_file_is_left(runs):
+    _, interrupted = runs
+    leftovers = [p for p in interrupted.rglob("*") if p.name.endswith(".tmp") or ".part" in p.name]
+    assert leftovers == []
+
+
+def test_a_checkpoint_is_resumed_only_for_the_same_table_and_settings(tmp_path):
+    table = tmp_path / "training_set.csv"
+    table.write_text("shard,row,tic,sector,segment,label,subtype\ns.h5,0,1,1,0,1,EA\n")
+    settings = {"model": "calnet", "seed": 42}
+    fingerprint = training_fingerprint(table, settings)
+    backup = tmp_path / "backup"
+    backup.mkdir()
+    (backup / "state.json").write_text(json.dumps({"fingerprint": fingerprint, "epoch": 2}))
+    assert _read_checkpoint(str(backup), fingerprint)["epoch"] == 2
+    assert (
+        _read_checkpoint(str(backup), training_fingerprint(table, {**settings, "seed": 1})) is None
+    )
+    table.write_text(table.read_text() + "s.h5,1,2,1,0,0,\n")
+    assert _read_checkpoint(str(backup), training_fingerprint(table, settings)) is None
+    (backup / "state.json").write_text('{"fingerprint": "')  # cut short by a kill
+    assert _read_checkpoint(str(backup), fingerprint) is None
