@@ -11,11 +11,13 @@ from pathlib import Path
 import h5py
 import pytest
 import yaml
+from astropy.table import Table
 
 pytest.importorskip("snakemake")
 pytest.importorskip("keras")
 
 from ebscan.demo import serve
+from ebscan.shards import read_shard
 from ebscan.simulate import build_mirror
 
 REPO = Path(__file__).resolve().parents[1]
@@ -208,6 +210,43 @@ def test_labels_come_from_catalogs_when_no_table_is_given(survey, tmp_path, cata
     path.write_text(yaml.safe_dump({**config, "training": training}))
     counts = job_counts(snakemake("--configfile", str(path), "--dry-run").stdout)
     assert counts["labels"] == 1 and counts["training_set"] == 1 and counts["train"] == 1
+
+
+def test_known_variables_refine_the_negatives(survey, tmp_path):
+    """A GCVS RRAB at one negative's position labels that light curve with its type."""
+    _, config, _ = survey
+    results = Path(config["results"])
+    truth = {int(r["tic"]): r for r in read_csv(Path(config["training"]["labels"]))}
+    shard = next((results / "shards" / "sector_1").glob("chunk_*.h5"))
+    segments = read_shard(shard)["segments"]
+    tic, ra, dec = next(
+        (int(t), float(r), float(d))
+        for t, r, d in zip(segments["tic"], segments["ra"], segments["dec"], strict=True)
+        if truth[int(t)]["label"] == "non-EB"
+    )
+    eb = next(int(t) for t in segments["tic"] if truth[int(t)]["label"] == "EB")
+    eb_row = list(segments["tic"]).index(eb)
+    gcvs = tmp_path / "gcvs.ecsv"
+    Table(
+        rows=[
+            ("V1 Sim", "RRAB", ra, dec),
+            ("V2 Sim", "ELL", float(segments["ra"][eb_row]), float(segments["dec"][eb_row])),
+        ],
+        names=("GCVS", "VarType", "_RAJ2000", "_DEJ2000"),
+    ).write(gcvs)
+    training = {**config["training"], "gcvs": str(gcvs)}
+    path = tmp_path / "gcvs.yaml"
+    path.write_text(yaml.safe_dump({**config, "training": training}))
+    snakemake("--configfile", str(path), "--cores", "2", f"{results}/training/training_set.csv")
+    (row,) = read_csv(results / "training" / "variable_labels.csv")  # never the EB
+    assert (int(row["tic"]), row["label"], row["subtype"]) == (tic, "non-EB", "RRAB")
+    assert row["source"] == "GCVS 5.1 (B/gcvs/gcvs_cat) V1 Sim"
+    subtypes = {
+        r["subtype"]
+        for r in read_csv(results / "training" / "training_set.csv")
+        if int(r["tic"]) == tic
+    }
+    assert subtypes == {"RRAB"}
 
 
 def test_simulated_augmentation_takes_its_share(survey, tmp_path):

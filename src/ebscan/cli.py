@@ -274,11 +274,17 @@ def _add_labels(subparsers: argparse._SubParsersAction) -> None:
         "labels",
         help="labels table (tic, sector, label, subtype, source, reason) from catalogs",
         description="Build a labels table: catalogued EB light curves minus known planet "
-        "hosts, plus random negatives from the manifests (--catalogs); or the labelled "
+        "hosts, plus random negatives from the manifests (--catalogs); the light curves "
+        "in shards of known non-EB variables of GCVS 5.1 (--gcvs); or the labelled "
         "evaluation set of a shared data folder's labels.csv (--evaluation).",
     )
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--catalogs", metavar="DIR", help="folder laid out like shared/catalogs")
+    source.add_argument(
+        "--gcvs",
+        metavar="SOURCE",
+        help="'vizier' (online) or a saved copy of VizieR's B/gcvs/gcvs_cat",
+    )
     source.add_argument("--evaluation", metavar="LABELS.csv", help="a shared data labels.csv")
     p.add_argument(
         "--manifest",
@@ -289,6 +295,17 @@ def _add_labels(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--negative-ratio", type=float, default=1.0)
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument(
+        "--shard", action="append", default=[], metavar="S.h5", help="shards to label (--gcvs)"
+    )
+    p.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="LABELS.csv",
+        help="labels tables whose EBs and planet hosts --gcvs never labels",
+    )
+    p.add_argument("--radius", type=float, default=10.0, metavar="ARCSEC", help="(--gcvs)")
     p.add_argument("--output", "-o", required=True, metavar="LABELS.csv")
     p.set_defaults(handler=_labels, subparser=p)
 
@@ -296,12 +313,24 @@ def _add_labels(subparsers: argparse._SubParsersAction) -> None:
 def _labels(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from pathlib import Path
 
-    from ebscan.catalogs import CatalogSet, build_labels, evaluation_labels, write_labels
+    from ebscan.catalogs import (
+        CatalogSet,
+        build_labels,
+        build_variable_labels,
+        evaluation_labels,
+        write_labels,
+    )
 
-    for path in [args.catalogs or args.evaluation, *args.manifest]:
+    source = args.catalogs or args.evaluation or args.gcvs
+    for path in [*([source] if source != "vizier" else []), *args.manifest, *args.shard]:
         if not os.path.exists(path):
             parser.error(f"no such file or folder: {path}")
-    if args.evaluation:
+    if args.gcvs and not args.shard:
+        parser.error("--gcvs needs the light curves to label: give --shard")
+    if args.gcvs:
+        rows = build_variable_labels(args.shard, args.gcvs, args.exclude, args.radius)
+        summary = {"non-EB": len(rows)}
+    elif args.evaluation:
         rows = evaluation_labels(args.evaluation)
         summary = {k: sum(r["label"] == k for r in rows) for k in ("EB", "non-EB", "excluded")}
     else:

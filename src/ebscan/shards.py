@@ -7,6 +7,7 @@ complete, so a reader never sees a half-written shard under its final name.
 
 from __future__ import annotations
 
+import glob
 import os
 import tempfile
 from collections.abc import Iterable
@@ -86,6 +87,12 @@ class ShardWriter:
     def __enter__(self) -> ShardWriter:
         folder = os.path.dirname(os.path.abspath(self.path))
         os.makedirs(folder, exist_ok=True)
+        # A killed writer leaves its temporary file behind; whoever rewrites the shard
+        # owns those leftovers.
+        for stale in glob.glob(
+            os.path.join(glob.escape(folder), f".{glob.escape(os.path.basename(self.path))}.*.tmp")
+        ):
+            os.remove(stale)
         handle, self._tmp = tempfile.mkstemp(
             prefix=f".{os.path.basename(self.path)}.", suffix=".tmp", dir=folder
         )
@@ -266,6 +273,21 @@ def source_files(path: str | os.PathLike) -> set[str]:
     """Every input file a shard accounts for, as a segment or as a reject."""
     with h5py.File(path, "r") as f:
         return _accounted_files(f)
+
+
+def light_curve_positions(paths: Iterable[str | os.PathLike]) -> list[dict]:
+    """``tic``, ``sector``, ``ra``, ``dec`` of every light curve in the shards, once each."""
+    seen: dict[tuple[int, int], dict] = {}
+    for path in paths:
+        with h5py.File(path, "r") as f:
+            table = f["segments"][()]
+        for row in table:
+            key = (int(row["tic"]), int(row["sector"]))
+            seen.setdefault(
+                key,
+                {"tic": key[0], "sector": key[1], "ra": float(row["ra"]), "dec": float(row["dec"])},
+            )
+    return list(seen.values())
 
 
 def merge_shards(inputs: Iterable[str | os.PathLike], output: str | os.PathLike) -> None:

@@ -30,6 +30,9 @@ wildcard_constraints:
 
 MODEL = TRAINING["model_path"] or f"{R}/model/model.keras"
 LABELS = TRAINING["labels"] or f"{R}/training/labels.csv"
+VARIABLE_LABELS = [f"{R}/training/variable_labels.csv"] if TRAINING["gcvs"] else []
+# A saved GCVS table is an input (a new copy relabels); "vizier" is fetched by the rule.
+GCVS_TABLE = [] if TRAINING["gcvs"] in ("", "vizier") else [TRAINING["gcvs"]]
 SIMULATED = (
     [f"{R}/training/simulated/shard.h5", f"{R}/training/simulated/labels.csv"]
     if TRAINING["simulated_share"] > 0

@@ -18,3 +18,24 @@ rule labels:
         seed=config["training"]["seed"],
     script:
         "../scripts/labels.py"
+
+
+rule variable_labels:
+    input:
+        shards=training_shards,
+        labels=LABELS,
+        gcvs=GCVS_TABLE,
+    output:
+        f"{R}/training/variable_labels.csv",
+    log:
+        f"{R}/logs/variable_labels.log",
+    conda:
+        "../../envs/io.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    params:
+        gcvs=TRAINING["gcvs"],
+        radius_arcsec=TRAINING["gcvs_radius_arcsec"],
+    script:
+        "../scripts/variable_labels.py"

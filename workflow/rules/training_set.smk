@@ -2,6 +2,7 @@ rule training_set:
     input:
         shards=training_shards,
         labels=LABELS,
+        variable_labels=VARIABLE_LABELS,
         simulated=SIMULATED,
     output:
         f"{R}/training/training_set.csv",

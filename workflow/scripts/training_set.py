@@ -2,11 +2,12 @@ from ebscan.logs import logging_to
 from ebscan.training import build_training_set
 
 with logging_to(snakemake.log[0]):
-    # With simulated augmentation, its shard and truth come last (see rules/simulated.smk).
+    # Later label tables win: known variables refine random negatives, and the
+    # simulated shard and truth come last (see rules/simulated.smk).
     simulated = list(snakemake.input.simulated)
     counts = build_training_set(
         [*snakemake.input.shards, *simulated[:1]],
-        [snakemake.input.labels, *simulated[1:]],
+        [snakemake.input.labels, *snakemake.input.variable_labels, *simulated[1:]],
         snakemake.output[0],
     )
     print(counts)
