@@ -191,7 +191,7 @@ def evaluate_model(
         "per_class": per_class,
         "model": os.fspath(model_path),
     }
-    with open(os.path.join(out_dir, "scores.csv"), "w", newline="") as handle:
+    with atomic_open(os.path.join(out_dir, "scores.csv"), newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["tic", "sector", "segment", "label", "subtype", "score"])
         for row, score in zip(rows, scores, strict=True):
@@ -207,6 +207,6 @@ def evaluate_model(
             )
     history = os.path.join(os.path.dirname(os.fspath(model_path)), "history.csv")
     metrics["plots"] = _plots(labels, scores, threshold, history, out_dir)
-    with open(os.path.join(out_dir, "metrics.json"), "w") as handle:
+    with atomic_open(os.path.join(out_dir, "metrics.json")) as handle:
         json.dump(metrics, handle, indent=2)
     return metrics
