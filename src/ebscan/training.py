@@ -297,9 +297,7 @@ def train_model(
         raise ValueError(
             f"{training_csv}: no star left for validation; add stars or raise the fraction"
         )
-    settings = {
-        "model": model,
-        "hparams": resolved,
+    optimisation = {
         "batch_size": batch_size,
         "learning_rate": learning_rate,
         "validation_fraction": validation_fraction,
@@ -307,6 +305,8 @@ def train_model(
         "class_weight": class_weight,
         "seed": seed,
     }
+    # Everything but the epoch count: a resumed run may be asked for more epochs.
+    settings = {"model": model, "hparams": resolved, **optimisation}
     backup = os.path.join(out_dir, "backup")
     fingerprint = training_fingerprint(training_csv, settings)
     state = _read_checkpoint(backup, fingerprint)
@@ -368,12 +368,7 @@ def train_model(
         "training": {
             "training_set": os.fspath(training_csv),
             "epochs": epochs,
-            "batch_size": batch_size,
-            "learning_rate": learning_rate,
-            "validation_fraction": validation_fraction,
-            "patience": patience,
-            "class_weight": class_weight,
-            "seed": seed,
+            **optimisation,
             "n_train": len(train_rows),
             "n_validation": len(val_rows),
             "n_positive": int(sum(r["label"] for r in rows)),
