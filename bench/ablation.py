@@ -22,7 +22,6 @@ Run: .venv/bin/python bench/ablation.py [--stars 400] [--epochs 10] [--width 0.2
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import shutil
@@ -32,11 +31,18 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+from ebscan.atomic import write_csv
 from ebscan.catalogs import evaluation_labels, write_labels
 from ebscan.cli import main as ebscan
 from ebscan.evaluation import evaluate_model
 from ebscan.simulate import build_mirror
-from ebscan.training import build_training_set, read_training_set, split_by_star, train_model
+from ebscan.training import (
+    TRAINING_FIELDS,
+    build_training_set,
+    read_training_set,
+    split_by_star,
+    train_model,
+)
 
 from results import record
 
@@ -106,14 +112,6 @@ def prepare(work: Path, n_stars: int, min_points_30min: int) -> dict[str, list[d
     return rows
 
 
-def write_rows(rows: list[dict], path: Path) -> Path:
-    with open(path, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stars", type=int, default=400, help="simulated stars per sector")
@@ -134,7 +132,8 @@ def main() -> None:
             kept, held_out = split_by_star(rows, args.test_fraction, args.seed + 1)
             train += kept
             test[name] = held_out
-        train_csv = write_rows(train, work / "train.csv")
+        train_csv = work / "train.csv"
+        write_csv(train_csv, train, TRAINING_FIELDS)
         counts = {name: f"{len(t)} ({sum(r['label'] for r in t)} EB)" for name, t in test.items()}
         print(f"training segments: {len(train)}; test segments: {counts}", flush=True)
         table = []

@@ -41,3 +41,35 @@ def ffi_dir() -> Path:
 @pytest.fixture
 def catalogs_dir() -> Path:
     return require_shared(CATALOGS)
+
+
+def survey_config(results: Path, server, labels: Path, **overrides) -> dict:
+    """A one-sector workflow config over a local MAST mirror with a tiny CALNet.
+
+    ``overrides`` replace top-level keys; ``epochs`` replaces the training epochs.
+    """
+    epochs = overrides.pop("epochs", 2)
+    return {
+        "sectors": [1],
+        "results": str(results),
+        "chunk_size": 10,
+        "mast": {
+            "bulk_script_url": server.bulk_script_url,
+            "download_url": server.download_url,
+            "retries": 1,
+        },
+        "training": {
+            "labels": str(labels),
+            "sectors": [1],
+            "hparams": {
+                "lc_filters": [4, 8, 8],
+                "gls_filters": [4, 8],
+                "lc_lstm_units": 4,
+                "gls_lstm_units": 4,
+                "dense_units": 8,
+            },
+            "epochs": epochs,
+            "batch_size": 8,
+        },
+        **overrides,
+    }

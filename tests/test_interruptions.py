@@ -21,6 +21,8 @@ from ebscan.inference import load_model
 from ebscan.simulate import build_mirror
 from ebscan.training import _read_checkpoint, training_fingerprint
 
+from conftest import survey_config
+
 pytest.importorskip("snakemake")
 pytest.importorskip("keras")
 
@@ -29,29 +31,7 @@ SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "workf
 
 
 def config_for(root: Path, results: Path, server) -> Path:
-    config = {
-        "sectors": [1],
-        "results": str(results),
-        "chunk_size": 6,
-        "mast": {
-            "bulk_script_url": server.bulk_script_url,
-            "download_url": server.download_url,
-            "retries": 1,
-        },
-        "training": {
-            "labels": str(root / "mirror" / "truth.csv"),
-            "sectors": [1],
-            "hparams": {
-                "lc_filters": [4, 8, 8],
-                "gls_filters": [4, 8],
-                "lc_lstm_units": 4,
-                "gls_lstm_units": 4,
-                "dense_units": 8,
-            },
-            "epochs": 3,
-            "batch_size": 8,
-        },
-    }
+    config = survey_config(results, server, root / "mirror" / "truth.csv", chunk_size=6, epochs=3)
     path = results.with_suffix(".yaml")
     path.write_text(yaml.safe_dump(config))
     return path

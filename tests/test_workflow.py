@@ -20,6 +20,8 @@ from ebscan.demo import serve
 from ebscan.shards import read_shard
 from ebscan.simulate import build_mirror
 
+from conftest import survey_config
+
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "workflow" / "Snakefile")]
 
@@ -48,31 +50,8 @@ def survey(tmp_path_factory):
     root = tmp_path_factory.mktemp("survey")
     build_mirror(root / "mirror", [1, 2], 16, seed=11)
     server = serve(str(root / "mirror"), 0)
-    config = {
-        "sectors": [1],
-        "results": str(root / "results"),
-        "chunk_size": 10,
-        # Every star a candidate, so the candidate details and plots are exercised.
-        "threshold": 0.0,
-        "mast": {
-            "bulk_script_url": server.bulk_script_url,
-            "download_url": server.download_url,
-            "retries": 1,
-        },
-        "training": {
-            "labels": str(root / "mirror" / "truth.csv"),
-            "sectors": [1],
-            "hparams": {
-                "lc_filters": [4, 8, 8],
-                "gls_filters": [4, 8],
-                "lc_lstm_units": 4,
-                "gls_lstm_units": 4,
-                "dense_units": 8,
-            },
-            "epochs": 2,
-            "batch_size": 8,
-        },
-    }
+    # Every star a candidate, so the candidate details and plots are exercised.
+    config = survey_config(root / "results", server, root / "mirror" / "truth.csv", threshold=0.0)
     config_path = root / "config.yaml"
     config_path.write_text(yaml.safe_dump(config))
     snakemake("--configfile", str(config_path), "--cores", "2")

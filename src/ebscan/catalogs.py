@@ -194,11 +194,14 @@ def build_variable_labels(
     never labelled.
     """
     from ebscan.shards import light_curve_positions
+    from ebscan.training import read_labels
 
-    exclude: set[int] = set()
-    for table in exclude_labels:
-        with open(table, newline="") as handle:
-            exclude |= {int(r["tic"]) for r in csv.DictReader(handle) if r["label"] != NEGATIVE}
+    exclude = {
+        tic
+        for table in exclude_labels
+        for (tic, _), row in read_labels(table).items()
+        if row["label"] != NEGATIVE
+    }
     return variable_labels(
         light_curve_positions(shards), read_gcvs(gcvs, server), exclude, radius_arcsec
     )

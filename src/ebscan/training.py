@@ -139,11 +139,11 @@ def _sequence_class():
         def _shuffle(self):
             # The order depends on (seed, epoch) only, so a resumed run sees the
             # batches an uninterrupted one would.
-            self.order = np.arange(len(self.rows))
-            if self.shuffle_seed is not None:
-                self.order = np.random.default_rng([self.shuffle_seed, self.epoch]).permutation(
-                    len(self.rows)
-                )
+            if self.shuffle_seed is None:
+                self.order = np.arange(len(self.rows))
+            else:
+                rng = np.random.default_rng([self.shuffle_seed, self.epoch])
+                self.order = rng.permutation(len(self.rows))
 
         def on_epoch_end(self):
             self.epoch += 1
@@ -159,15 +159,36 @@ def _checkpoint_classes():
     import keras
 
     class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
-        """Early stopping whose state (best loss, wait, best weights) can be restored."""
+        """Early stopping whose state (best loss, wait, best weights) is saved and restored."""
 
         resume_from: dict | None = None
+
+        def save_state(self, folder: str) -> dict:
+            """Write the best weights (once per best epoch) to ``folder``; return the rest."""
+            best = f"best-{self.best_epoch}.npz" if self.best_weights is not None else None
+            if best is not None and not os.path.exists(os.path.join(folder, best)):
+                _save_arrays(os.path.join(folder, best), self.best_weights)
+            return {
+                "wait": self.wait,
+                "best": None if self.best is None else float(self.best),
+                "best_epoch": self.best_epoch,
+                "stopped_epoch": self.stopped_epoch,
+                "best_weights": best,
+            }
+
+        def load_state(self, folder: str, state: dict) -> None:
+            """Restore what :meth:`save_state` wrote, when training begins."""
+            self.resume_from = dict(state)
+            if state["best_weights"] is not None:
+                self.resume_from["best_weights"] = _load_arrays(
+                    os.path.join(folder, state["best_weights"])
+                )
 
         def on_train_begin(self, logs=None):
             super().on_train_begin(logs)
             if self.resume_from is not None:
-                for name in ("wait", "best", "best_epoch", "best_weights", "stopped_epoch"):
-                    setattr(self, name, self.resume_from[name])
+                for name, value in self.resume_from.items():
+                    setattr(self, name, value)
 
     class EpochCheckpoint(keras.callbacks.Callback):
         """After every epoch, commit weights, optimizer, early-stopping state and history.
@@ -185,36 +206,28 @@ def _checkpoint_classes():
         def on_epoch_end(self, epoch, logs=None):
             os.makedirs(self.folder, exist_ok=True)
             self.history.append({"epoch": epoch, **{k: float(v) for k, v in (logs or {}).items()}})
-            es = self.early_stopping
             weights = f"epoch-{epoch}.weights.h5"
             random = f"epoch-{epoch}.random.npz"
-            best = f"best-{es.best_epoch}.npz"
             _save_weights(self.model, os.path.join(self.folder, weights))
-            with atomic_open(os.path.join(self.folder, random), "wb") as handle:
-                np.savez(handle, *[v.numpy() for v in _random_states(self.model)])
-            if es.best_weights is not None and not os.path.exists(os.path.join(self.folder, best)):
-                with atomic_open(os.path.join(self.folder, best), "wb") as handle:
-                    np.savez(handle, *es.best_weights)
+            _save_arrays(
+                os.path.join(self.folder, random),
+                [v.numpy() for v in _random_states(self.model)],
+            )
+            early_stopping = self.early_stopping.save_state(self.folder)
             state = {
                 "fingerprint": self.fingerprint,
                 "epoch": epoch + 1,
                 "stopped": bool(self.model.stop_training),
                 "weights": weights,
                 "random": random,
-                "early_stopping": {
-                    "wait": es.wait,
-                    "best": None if es.best is None else float(es.best),
-                    "best_epoch": es.best_epoch,
-                    "stopped_epoch": es.stopped_epoch,
-                    "best_weights": best if es.best_weights is not None else None,
-                },
+                "early_stopping": early_stopping,
                 "history": self.history,
             }
             with atomic_open(os.path.join(self.folder, "state.json")) as handle:
                 json.dump(state, handle, indent=1)
             write_csv(self.history_path, self.history, HISTORY_FIELDS)
             for name in os.listdir(self.folder):
-                if name not in {"state.json", weights, random, best}:
+                if name not in {"state.json", weights, random, early_stopping["best_weights"]}:
                     os.remove(os.path.join(self.folder, name))
 
     return ResumableEarlyStopping, EpochCheckpoint
@@ -224,6 +237,17 @@ def _random_states(model) -> list:
     """The seed-generator states (dropout masks) that ``save_weights`` leaves out."""
     saved = {id(v) for v in model.weights}
     return [v for v in model.variables if id(v) not in saved]
+
+
+def _save_arrays(path: str, arrays: list[np.ndarray]) -> None:
+    with atomic_open(path, "wb") as handle:
+        np.savez(handle, *arrays)
+
+
+def _load_arrays(path: str) -> list[np.ndarray]:
+    """The arrays :func:`_save_arrays` wrote, in their order."""
+    with np.load(path) as stored:
+        return [stored[f"arr_{i}"] for i in range(len(stored.files))]
 
 
 def _save_weights(model, path: str) -> None:
@@ -334,14 +358,10 @@ def train_model(
     if state is not None:
         net.optimizer.build(net.trainable_variables)
         net.load_weights(os.path.join(backup, state["weights"]))
-        with np.load(os.path.join(backup, state["random"])) as stored:
-            for i, variable in enumerate(_random_states(net)):
-                variable.assign(stored[f"arr_{i}"])
-        resumed = dict(state["early_stopping"])
-        if resumed["best_weights"] is not None:
-            with np.load(os.path.join(backup, resumed["best_weights"])) as stored:
-                resumed["best_weights"] = [stored[f"arr_{i}"] for i in range(len(stored.files))]
-        early_stopping.resume_from = resumed
+        stored = _load_arrays(os.path.join(backup, state["random"]))
+        for variable, value in zip(_random_states(net), stored, strict=True):
+            variable.assign(value)
+        early_stopping.load_state(backup, state["early_stopping"])
         history = state["history"]
         if state["stopped"]:
             first_epoch = epochs  # early stopping had ended it: nothing left to train
