@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test test-slurm lint bench clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ lint: $(VENV)/.installed
 
 test: lint
 	$(BIN)/python -m pytest
+
+# The demo on a one-node SLURM cluster started on 127.0.0.1 (installs Debian's
+# slurm-wlm and munge when missing; needs root): tests/test_slurm.py.
+test-slurm: $(VENV)/.installed
+	$(BIN)/python -m pytest -m slurm tests/test_slurm.py
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/preprocess.py

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import h5py
 import pytest
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -73,3 +74,17 @@ def survey_config(results: Path, server, labels: Path, **overrides) -> dict:
         },
         **overrides,
     }
+
+
+def shard_content(path: Path) -> dict:
+    """Everything in a shard but its creation time, with file paths cut to their names."""
+    with h5py.File(path) as f:
+        content = {name: f[name][()] for name in ("lc", "gls")}
+        for name in ("segments", "rejects"):
+            table = f[name][()]
+            content[name] = [
+                tuple(os.path.basename(v.decode()) if isinstance(v, bytes) else v for v in row)
+                for row in table.tolist()
+            ]
+        content["attrs"] = {k: str(v) for k, v in f.attrs.items() if k != "created"}
+    return content

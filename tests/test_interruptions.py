@@ -21,7 +21,7 @@ from ebscan.inference import load_model
 from ebscan.simulate import build_mirror
 from ebscan.training import _read_checkpoint, training_fingerprint
 
-from conftest import survey_config
+from conftest import shard_content, survey_config
 
 pytest.importorskip("snakemake")
 pytest.importorskip("keras")
@@ -68,20 +68,6 @@ def kill_when(command: list[str], appears, limit: float = 240.0) -> None:
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
-
-
-def shard_content(path: Path) -> dict:
-    """Everything in a shard but its creation time, with file paths cut to their names."""
-    with h5py.File(path) as f:
-        content = {name: f[name][()] for name in ("lc", "gls")}
-        for name in ("segments", "rejects"):
-            table = f[name][()]
-            content[name] = [
-                tuple(os.path.basename(v.decode()) if isinstance(v, bytes) else v for v in row)
-                for row in table.tolist()
-            ]
-        content["attrs"] = {k: str(v) for k, v in f.attrs.items() if k != "created"}
-    return content
 
 
 @pytest.fixture(scope="module")

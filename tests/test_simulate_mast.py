@@ -10,6 +10,7 @@ import threading
 
 import numpy as np
 import pytest
+from astropy.io import fits
 
 from ebscan.config import parse_sectors
 from ebscan.io import read_lightcurve
@@ -104,6 +105,24 @@ def test_mirror_is_reproducible_and_left_alone(mirror, tmp_path):
     stamp = os.stat(directory / "truth.csv").st_mtime_ns
     assert build_mirror(directory, [1, 2], 30, seed=7) == truth
     assert os.stat(directory / "truth.csv").st_mtime_ns == stamp
+
+
+def test_mirror_built_by_worker_processes_is_the_same(mirror, tmp_path):
+    directory, truth = mirror
+    assert build_mirror(tmp_path, [1, 2], 30, seed=7, jobs=2) == truth
+    names = sorted(os.listdir(directory / "files"))
+    assert sorted(os.listdir(tmp_path / "files")) == names
+    for name in names:
+        # Headers and data alike; the checksums' comments carry the time of writing.
+        diff = fits.FITSDiff(
+            str(tmp_path / "files" / name),
+            str(directory / "files" / name),
+            ignore_keywords=["CHECKSUM"],
+            ignore_comments=["DATASUM"],
+        )
+        assert diff.identical, diff.report()
+    for name in ("truth.csv", "tesscurl_sector_1_lc.sh", "tesscurl_sector_2_lc.sh"):
+        assert (tmp_path / name).read_text() == (directory / name).read_text()
 
 
 def test_bulk_script_parsing():

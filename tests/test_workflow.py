@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import re
 import subprocess
 import sys
@@ -16,7 +17,7 @@ from astropy.table import Table
 pytest.importorskip("snakemake")
 pytest.importorskip("keras")
 
-from ebscan.demo import serve
+from ebscan.demo import cores_args, serve
 from ebscan.shards import read_shard
 from ebscan.simulate import build_mirror
 
@@ -247,3 +248,10 @@ def test_simulated_augmentation_takes_its_share(survey, tmp_path):
     assert len({r["tic"] for r in simulated}) == len(truth)
     assert len(simulated) == 2 * len(truth)
     assert real and {r["label"] for r in simulated} == {"0", "1"}
+
+
+def test_demo_leaves_the_cores_to_a_profile():
+    assert cores_args(3, ["--profile", "profiles/slurm"]) == ["--cores", "3"]
+    assert cores_args(None, ["--profile", "profiles/slurm"]) == []
+    assert cores_args(None, ["--workflow-profile=profiles/local"]) == []
+    assert cores_args(None, ["--forceall"]) == ["--cores", str(os.cpu_count())]

@@ -13,6 +13,8 @@ import csv
 import io
 import os
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -324,19 +326,29 @@ def draw_stars(
 MAST_DOWNLOAD = "https://mast.stsci.edu/api/v0.1/Download/file/?uri=mast:TESS/product/{filename}"
 
 
+def _simulate_one(args: tuple[str, SimulatedStar, int]) -> float:
+    path, star, seed = args
+    if os.path.exists(path):
+        return simulated_period(star, seed)
+    return write_spoc_file(path, star, seed)
+
+
 def build_mirror(
     directory: str | os.PathLike,
     sectors: list[int],
     n_stars: int,
     seed: int = 0,
     tic_base: int = DEMO_TIC_BASE,
+    jobs: int = 1,
 ) -> list[dict]:
     """Write a local stand-in for MAST: light curves, bulk scripts and the truth.
 
     Layout: ``files/<product>.fits``, ``tesscurl_sector_<N>_lc.sh`` (one curl line per
     file, as MAST publishes them) and ``truth.csv`` (tic, sector, filename, label,
-    subtype, period, tmag). The same arguments give the same files; files already
-    there are left untouched, so a rerun triggers no rerun downstream.
+    subtype, period, tmag). The same arguments give the same files (headers and data;
+    the checksum comments carry the time of writing), whatever ``jobs`` (worker
+    processes); files already there are left untouched, so a rerun triggers no rerun
+    downstream.
 
     Returns
     -------
@@ -346,30 +358,33 @@ def build_mirror(
     directory = os.fspath(directory)
     os.makedirs(os.path.join(directory, "files"), exist_ok=True)
     truth = []
-    for sector in sectors:
-        lines = ["#!/bin/sh"]
-        for star in draw_stars(sector, n_stars, seed, tic_base=tic_base):
-            name = spoc_filename(sector, star.tic)
-            path = os.path.join(directory, "files", name)
-            period = (
-                write_spoc_file(path, star, seed)
-                if not os.path.exists(path)
-                else (simulated_period(star, seed))
+    with ProcessPoolExecutor(max_workers=jobs) if jobs > 1 else nullcontext() as pool:
+        for sector in sectors:
+            stars = draw_stars(sector, n_stars, seed, tic_base=tic_base)
+            names = [spoc_filename(sector, star.tic) for star in stars]
+            tasks = [
+                (os.path.join(directory, "files", name), star, seed)
+                for name, star in zip(names, stars, strict=True)
+            ]
+            periods = (
+                pool.map(_simulate_one, tasks, chunksize=16) if pool else map(_simulate_one, tasks)
             )
-            lines.append(f"curl -C - -L -o {name} {MAST_DOWNLOAD.format(filename=name)}")
-            truth.append(
-                {
-                    "tic": star.tic,
-                    "sector": sector,
-                    "filename": name,
-                    "label": star.label,
-                    "subtype": star.subtype,
-                    "period": round(period, 6),
-                    "tmag": star.tmag,
-                }
-            )
-        script = os.path.join(directory, f"tesscurl_sector_{sector}_lc.sh")
-        _write_if_changed(script, "\n".join(lines) + "\n")
+            lines = ["#!/bin/sh"]
+            for name, star, period in zip(names, stars, periods, strict=True):
+                lines.append(f"curl -C - -L -o {name} {MAST_DOWNLOAD.format(filename=name)}")
+                truth.append(
+                    {
+                        "tic": star.tic,
+                        "sector": sector,
+                        "filename": name,
+                        "label": star.label,
+                        "subtype": star.subtype,
+                        "period": round(period, 6),
+                        "tmag": star.tmag,
+                    }
+                )
+            script = os.path.join(directory, f"tesscurl_sector_{sector}_lc.sh")
+            _write_if_changed(script, "\n".join(lines) + "\n")
     table = io.StringIO()
     writer = csv.DictWriter(table, fieldnames=list(truth[0]), lineterminator="\n")
     writer.writeheader()

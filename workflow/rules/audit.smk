@@ -6,6 +6,8 @@ rule audit:
         f"{R}/audit.tsv",
     log:
         f"{R}/logs/audit.log",
+    benchmark:
+        f"{R}/benchmarks/audit.tsv"
     conda:
         "../../envs/io.yaml"
     resources:

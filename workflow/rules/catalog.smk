@@ -18,6 +18,8 @@ rule catalog:
         vetting=f"{R}/catalog/vetting.html",
     log:
         f"{R}/logs/catalog.log",
+    benchmark:
+        f"{R}/benchmarks/catalog.tsv"
     conda:
         "../../envs/io.yaml"
     threads: 2

@@ -5,6 +5,8 @@ rule download:
         f"{R}/downloads/sector_{{sector}}/chunk_{{chunk}}.tsv",
     log:
         f"{R}/logs/download/sector_{{sector}}/chunk_{{chunk}}.log",
+    benchmark:
+        f"{R}/benchmarks/download/sector_{{sector}}/chunk_{{chunk}}.tsv"
     conda:
         "../../envs/io.yaml"
     resources:

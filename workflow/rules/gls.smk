@@ -5,6 +5,8 @@ rule gls:
         f"{R}/shards/sector_{{sector}}/chunk_{{chunk}}.h5",
     log:
         f"{R}/logs/gls/sector_{{sector}}/chunk_{{chunk}}.log",
+    benchmark:
+        f"{R}/benchmarks/gls/sector_{{sector}}/chunk_{{chunk}}.tsv"
     conda:
         "../../envs/preprocess.yaml"
     resources:

@@ -6,6 +6,8 @@ rule infer:
         f"{R}/scores/sector_{{sector}}/chunk_{{chunk}}.csv",
     log:
         f"{R}/logs/infer/sector_{{sector}}/chunk_{{chunk}}.log",
+    benchmark:
+        f"{R}/benchmarks/infer/sector_{{sector}}/chunk_{{chunk}}.tsv"
     conda:
         "../../envs/ml.yaml"
     threads: 2

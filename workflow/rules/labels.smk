@@ -7,6 +7,8 @@ rule labels:
         f"{R}/training/labels.csv",
     log:
         f"{R}/logs/labels.log",
+    benchmark:
+        f"{R}/benchmarks/labels.tsv"
     conda:
         "../../envs/io.yaml"
     resources:
@@ -29,6 +31,8 @@ rule variable_labels:
         f"{R}/training/variable_labels.csv",
     log:
         f"{R}/logs/variable_labels.log",
+    benchmark:
+        f"{R}/benchmarks/variable_labels.tsv"
     conda:
         "../../envs/io.yaml"
     resources:

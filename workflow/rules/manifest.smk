@@ -3,6 +3,8 @@ checkpoint manifest:
         f"{R}/manifests/sector_{{sector}}.csv",
     log:
         f"{R}/logs/manifest/sector_{{sector}}.log",
+    benchmark:
+        f"{R}/benchmarks/manifest/sector_{{sector}}.tsv"
     conda:
         "../../envs/io.yaml"
     resources:

@@ -5,6 +5,8 @@ rule preprocess:
         f"{R}/shards_lc/sector_{{sector}}/chunk_{{chunk}}.h5",
     log:
         f"{R}/logs/preprocess/sector_{{sector}}/chunk_{{chunk}}.log",
+    benchmark:
+        f"{R}/benchmarks/preprocess/sector_{{sector}}/chunk_{{chunk}}.tsv"
     conda:
         "../../envs/preprocess.yaml"
     threads: 2

@@ -18,6 +18,8 @@ rule report:
         ),
     log:
         f"{R}/logs/report.log",
+    benchmark:
+        f"{R}/benchmarks/report.tsv"
     conda:
         "../../envs/io.yaml"
     resources:

@@ -6,6 +6,8 @@ rule simulated:
         labels=f"{R}/training/simulated/labels.csv",
     log:
         f"{R}/logs/simulated.log",
+    benchmark:
+        f"{R}/benchmarks/simulated.tsv"
     conda:
         "../../envs/preprocess.yaml"
     threads: 2

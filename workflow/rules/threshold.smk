@@ -5,6 +5,8 @@ rule threshold:
         f"{R}/scores/sector_{{sector}}.csv",
     log:
         f"{R}/logs/threshold/sector_{{sector}}.log",
+    benchmark:
+        f"{R}/benchmarks/threshold/sector_{{sector}}.tsv"
     conda:
         "../../envs/io.yaml"
     resources:

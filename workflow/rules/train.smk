@@ -6,6 +6,8 @@ rule train:
         config=f"{R}/model/model.json",
     log:
         f"{R}/logs/train.log",
+    benchmark:
+        f"{R}/benchmarks/train.tsv"
     conda:
         "../../envs/ml.yaml"
     threads: 2

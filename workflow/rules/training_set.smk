@@ -8,6 +8,8 @@ rule training_set:
         f"{R}/training/training_set.csv",
     log:
         f"{R}/logs/training_set.log",
+    benchmark:
+        f"{R}/benchmarks/training_set.tsv"
     conda:
         "../../envs/preprocess.yaml"
     resources:

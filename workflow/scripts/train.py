@@ -1,7 +1,10 @@
 from ebscan.logs import logging_to
+from ebscan.models import limit_threads
 from ebscan.training import train_model
 
 with logging_to(snakemake.log[0]):
+    limit_threads(snakemake.threads)
+    print(f"TensorFlow on {snakemake.threads} threads")
     training = snakemake.params.training
     train_model(
         snakemake.input[0],

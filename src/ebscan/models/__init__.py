@@ -61,3 +61,18 @@ def input_names(hparams: dict) -> list[str]:
 
 
 __all__ = ["MODELS", "build", "input_names", "resolve_hparams"]
+
+
+def limit_threads(threads: int) -> None:
+    """Run TensorFlow's ops on at most ``threads`` cores.
+
+    TensorFlow sizes its thread pools to the whole machine, which on a shared cluster
+    node oversubscribes the cores a job was given. Call before the first TensorFlow op.
+    The thread count is part of what a result depends on: reductions split their work
+    by thread, so scores and trained weights are bit-identical between runs with the
+    same count and agree to rounding (about 1e-7) between counts.
+    """
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(threads)
