@@ -52,7 +52,7 @@ def _free_port() -> int:
 
 
 class LocalSlurm:
-    """A SLURM cluster of one node, ``localhost`` at 127.0.0.1, in folder ``root``.
+    """A SLURM cluster of one node (this host, at 127.0.0.1), kept in folder ``root``.
 
     The node announces ``cpus``, ``memory_mb`` and one GPU whatever the machine has
     (``SlurmdParameters=config_overrides``), so that a site profile's requests (8
@@ -109,7 +109,8 @@ class LocalSlurm:
             f"RealMemory={self.memory_mb} Gres=gpu:1 State=UNKNOWN\n"
             "PartitionName=main Nodes=ALL Default=YES MaxTime=INFINITE State=UP\n"
         )
-        # A GPU counted but bound to no device (TensorFlow runs on the CPU).
+        # A GPU that SLURM counts and hands out, backed by /dev/null (SLURM wants a
+        # device file; TensorFlow runs on the CPU).
         gres = f"NodeName={host} Name=gpu File=/dev/null Count=1\n"
         for folder in (self.root, SYSTEM_CONFIG):
             folder.mkdir(parents=True, exist_ok=True)
