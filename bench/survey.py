@@ -103,7 +103,9 @@ def read_benchmarks(results: Path) -> dict[tuple[str, int], list[dict]]:
     rows = defaultdict(list)
     for stage in STAGES:
         for path in sorted((results / "benchmarks" / stage).rglob("*.tsv")):
-            sector = int(path.stem.split("_")[1] if stage == "threshold" else path.parent.name[7:])
+            # benchmarks/threshold/sector_N.tsv, else benchmarks/STAGE/sector_N/chunk_M.tsv
+            folder = path.stem if stage == "threshold" else path.parent.name
+            sector = int(folder.removeprefix("sector_"))
             with open(path, newline="") as handle:
                 rows[stage, sector] += [
                     {key: float(row[key]) for key in ("s", "cpu_time", "max_rss")}

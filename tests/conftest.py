@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import h5py
+import numpy as np
 import pytest
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -76,7 +77,7 @@ def survey_config(results: Path, server, labels: Path, **overrides) -> dict:
     }
 
 
-def shard_content(path: Path) -> dict:
+def _shard_content(path: Path) -> dict:
     """Everything in a shard but its creation time, with file paths cut to their names."""
     with h5py.File(path) as f:
         content = {name: f[name][()] for name in ("lc", "gls")}
@@ -88,3 +89,29 @@ def shard_content(path: Path) -> dict:
             ]
         content["attrs"] = {k: str(v) for k, v in f.attrs.items() if k != "created"}
     return content
+
+
+def assert_same_shard(a: Path, b: Path) -> None:
+    """Two shards hold the same vectors, segments, rejects and parameters."""
+    x, y = _shard_content(a), _shard_content(b)
+    for key in ("lc", "gls"):
+        np.testing.assert_array_equal(x[key], y[key])
+    for key in ("segments", "rejects", "attrs"):
+        assert x[key] == y[key], key
+
+
+def assert_same_weights(a: Path, b: Path) -> None:
+    """The models trained into two results folders have bit-identical weights."""
+    from ebscan.inference import load_model
+
+    x, y = (load_model(results / "model" / "model.keras") for results in (a, b))
+    for u, v in zip(x.get_weights(), y.get_weights(), strict=True):
+        np.testing.assert_array_equal(u, v)
+
+
+def assert_same_text(a: Path, b: Path, relatives: tuple[str, ...]) -> None:
+    """Text outputs of two results folders agree, each folder's own path cut out."""
+    for relative in relatives:
+        x = (a / relative).read_text().replace(str(a), "RESULTS")
+        y = (b / relative).read_text().replace(str(b), "RESULTS")
+        assert x == y, relative

@@ -12,16 +12,14 @@ import time
 from pathlib import Path
 
 import h5py
-import numpy as np
 import pytest
 import yaml
 
 from ebscan.demo import serve
-from ebscan.inference import load_model
 from ebscan.simulate import build_mirror
 from ebscan.training import _read_checkpoint, training_fingerprint
 
-from conftest import shard_content, survey_config
+from conftest import assert_same_shard, assert_same_text, assert_same_weights, survey_config
 
 pytest.importorskip("snakemake")
 pytest.importorskip("keras")
@@ -104,32 +102,20 @@ def test_shards_are_the_same(runs):
     names = sorted(p.name for p in (reference / "shards" / "sector_1").glob("chunk_*.h5"))
     assert names == ["chunk_0.h5", "chunk_1.h5", "chunk_2.h5"]
     for name in names:
-        a = shard_content(reference / "shards" / "sector_1" / name)
-        b = shard_content(interrupted / "shards" / "sector_1" / name)
-        for key in ("lc", "gls"):
-            np.testing.assert_array_equal(a[key], b[key])
-        assert a["segments"] == b["segments"]
-        assert a["rejects"] == b["rejects"]
-        assert a["attrs"] == b["attrs"]
+        assert_same_shard(
+            reference / "shards" / "sector_1" / name, interrupted / "shards" / "sector_1" / name
+        )
 
 
 def test_trained_weights_are_the_same(runs):
     reference, interrupted = runs
-    a, b = (load_model(r / "model" / "model.keras") for r in runs)
-    for x, y in zip(a.get_weights(), b.get_weights(), strict=True):
-        np.testing.assert_array_equal(x, y)
-    assert (reference / "model" / "history.csv").read_text() == (
-        interrupted / "model" / "history.csv"
-    ).read_text()
+    assert_same_weights(reference, interrupted)
+    assert_same_text(reference, interrupted, ("model/history.csv",))
     assert not (interrupted / "model" / "backup").exists()
 
 
 def test_scores_and_catalog_are_the_same(runs):
-    reference, interrupted = runs
-    for relative in ("scores/sector_1.csv", "catalog/stars.csv", "audit.tsv"):
-        a = (reference / relative).read_text().replace(str(reference), "RESULTS")
-        b = (interrupted / relative).read_text().replace(str(interrupted), "RESULTS")
-        assert a == b, relative
+    assert_same_text(*runs, ("scores/sector_1.csv", "catalog/stars.csv", "audit.tsv"))
 
 
 def test_no_temporary_file_is_left(runs):

@@ -11,19 +11,15 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 import yaml
 
-from ebscan.inference import load_model
-
-from conftest import shard_content
-from slurm_cluster import LocalSlurm, missing_reason
+from conftest import assert_same_shard, assert_same_text, assert_same_weights
+from slurm_cluster import LocalSlurm, free_port, missing_reason
 
 pytest.importorskip("snakemake_executor_plugin_slurm")
 pytest.importorskip("keras")
@@ -97,9 +93,7 @@ def run_demo(root: Path, config: Path, env: dict, *snakemake_args: str) -> str:
 @pytest.fixture(scope="module")
 def runs(cluster, tmp_path_factory):
     root = tmp_path_factory.mktemp("demo")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     # TensorFlow's results depend on its thread count, so the local run gives each
     # rule the threads it gets in a SLURM job: the profile's, cut to the node's real
     # cores (snakemake runs inside a job with --cores all; the test node announces
@@ -185,28 +179,20 @@ def test_outputs_are_identical_to_the_local_run(runs):
     names = sorted(p.relative_to(local / "shards") for p in (local / "shards").rglob("chunk_*.h5"))
     assert [str(n) for n in names] == [f"sector_{s}/chunk_{c}.h5" for s in (1, 2) for c in (0, 1)]
     for name in names:
-        a, b = shard_content(local / "shards" / name), shard_content(slurm / "shards" / name)
-        for key in ("lc", "gls"):
-            np.testing.assert_array_equal(a[key], b[key])
-        assert (a["segments"], a["rejects"], a["attrs"]) == (
-            b["segments"],
-            b["rejects"],
-            b["attrs"],
-        )
-    a, b = (load_model(r / "model" / "model.keras") for r in (local, slurm))
-    for x, y in zip(a.get_weights(), b.get_weights(), strict=True):
-        np.testing.assert_array_equal(x, y)
-    for relative in (
-        "model/history.csv",
-        "scores/sector_1.csv",
-        "scores/sector_2.csv",
-        "catalog/stars.csv",
-        "catalog/candidates.csv",
-        "audit.tsv",
-    ):
-        a_text = (local / relative).read_text().replace(str(local), "RESULTS")
-        b_text = (slurm / relative).read_text().replace(str(slurm), "RESULTS")
-        assert a_text == b_text, relative
+        assert_same_shard(local / "shards" / name, slurm / "shards" / name)
+    assert_same_weights(local, slurm)
+    assert_same_text(
+        local,
+        slurm,
+        (
+            "model/history.csv",
+            "scores/sector_1.csv",
+            "scores/sector_2.csv",
+            "catalog/stars.csv",
+            "catalog/candidates.csv",
+            "audit.tsv",
+        ),
+    )
     # Not vacuous: every light curve of both sectors was scored or rejected, and every
     # scored star is in the catalog.
     header, *rows = (line.split("\t") for line in (slurm / "audit.tsv").read_text().splitlines())
