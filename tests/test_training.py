@@ -174,9 +174,11 @@ def test_tiny_calnet_learns_and_generalises_to_unseen_stars(trained, capsys):
     assert len(segment_rows) == 6  # two segments per simulated sector
     assert [r["reason"] for r in file_rows] == ["", "", "", "empty file (0 bytes)"]
     # Same numbers as scoring the survey shard of those files.
-    from ebscan.inference import load_model, score_shard
+    # The CLI scored with ONNX Runtime (auto, no GPU here); the survey shard with Keras.
+    from ebscan.inference import load_predictor, score_shard
 
-    score_shard(load_model(out / "model.keras"), tmp_path / "s2.h5", tmp_path / "s2.csv")
+    keras_engine = load_predictor(out / "model.keras", "keras")
+    score_shard(keras_engine, tmp_path / "s2.h5", tmp_path / "s2.csv")
     with open(tmp_path / "s2.csv") as handle:
         survey = {
             (r["source_file"], r["segment"]): float(r["score"]) for r in csv.DictReader(handle)
@@ -209,13 +211,13 @@ def test_real_light_curves_end_in_the_catalog_or_rejects(trained, spoc_dir, cata
     from ebscan.candidates import enrich
     from ebscan.catalog import build_catalog, threshold_scores
     from ebscan.catalogs import CatalogSet, evaluation_labels
-    from ebscan.inference import load_model, score_shard
+    from ebscan.inference import load_predictor, score_shard
     from ebscan.shards import read_shard
 
     tmp_path, out, _, _ = trained
     files = sorted(str(p) for p in spoc_dir.glob("*.fits"))
     assert main(["preprocess", *files, "-o", str(tmp_path / "real.h5"), "-j", "2"]) == 0
-    score_shard(load_model(out / "model.keras"), tmp_path / "real.h5", tmp_path / "real.csv")
+    score_shard(load_predictor(out / "model.keras"), tmp_path / "real.h5", tmp_path / "real.csv")
     threshold_scores([tmp_path / "real.csv"], 0.9, tmp_path / "sector.csv")
     # Threshold 0 makes every scored star a "candidate", to check periods on all of them.
     everyone = build_catalog([tmp_path / "sector.csv"], 0.0, tmp_path / "stars.csv")

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from ebscan import __version__, mast
+from ebscan.inference import ENGINES
 from ebscan.periodogram import METHODS, calnet_period_grid
 from ebscan.preprocess import PreprocessConfig, preprocess_files
 from ebscan.resample import SPLINE_MODES
@@ -524,20 +525,27 @@ def _add_score(subparsers: argparse._SubParsersAction) -> None:
         help="drop segments with fewer good cadences (about 300 for 30-min data)",
     )
     p.add_argument("--jobs", "-j", type=_positive_int, default=1)
+    p.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="auto",
+        help="onnxruntime (fastest on CPU), keras (TensorFlow; GPU) or auto (keras "
+        "when TensorFlow sees a GPU)",
+    )
     p.set_defaults(handler=_score, subparser=p)
 
 
 def _score(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from ebscan.atomic import write_csv
-    from ebscan.inference import load_model, score_results
+    from ebscan.inference import load_predictor, score_results
 
     _check_inputs(parser, [args.model])
     try:
         config = PreprocessConfig(min_points=args.min_points)
     except ValueError as exc:
         parser.error(str(exc))
-    model = load_model(args.model)
-    segments, files = score_results(model, preprocess_files(args.files, config, args.jobs))
+    predictor = load_predictor(args.model, args.engine)
+    segments, files = score_results(predictor, preprocess_files(args.files, config, args.jobs))
     per_file = os.path.splitext(args.output)[0] + ".files.csv"
     for path, rows, fields in (
         (

@@ -16,5 +16,6 @@ rule infer:
         runtime=60,
     params:
         batch_size=config["inference"]["batch_size"],
+        engine=config["inference"]["engine"],
     script:
         "../scripts/infer.py"

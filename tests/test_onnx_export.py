@@ -1,0 +1,135 @@
+"""The ONNX export scores like the Keras model, for every registered model."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+pytest.importorskip("onnxruntime")
+
+from ebscan.inference import load_predictor, resolve_engine  # noqa: E402
+from ebscan.models import MODELS, build  # noqa: E402
+from ebscan.models.onnx_export import OnnxPredictor, to_onnx  # noqa: E402
+
+# Small layers and short inputs keep each export under a second; the lengths still
+# give odd pooled lengths (250 / 4 = 62), as at full size.
+SMALL = {
+    "lc_length": 1000,
+    "gls_length": 250,
+    "lc_filters": [8, 16, 32],
+    "gls_filters": [8, 16],
+    "lc_lstm_units": 16,
+    "gls_lstm_units": 8,
+    "dense_units": 16,
+}
+
+
+def _inputs(model, batch: int, seed: int) -> dict:
+    """Sinusoids of random period, amplitude and offset plus noise: inputs that differ
+    from one sample to the next by more than noise, so their scores differ too."""
+    rng = np.random.default_rng(seed)
+    x = {}
+    for t in model.inputs:
+        length = t.shape[1]
+        phase = np.arange(length) / length * rng.uniform(1, 40, (batch, 1))
+        wave = rng.uniform(0.1, 2, (batch, 1)) * np.sin(2 * np.pi * phase)
+        noisy = wave + rng.uniform(-1, 1, (batch, 1)) + 0.2 * rng.standard_normal(wave.shape)
+        x[t.name] = noisy[..., None].astype(np.float32)
+    return x
+
+
+def _randomised(model, seed: int):
+    """The model with normal weights and biases of variance 4 / fan-in.
+
+    Keras initialises biases to zero and LSTM forget biases to one; random ones
+    check that every bias reaches the right place.
+    """
+    rng = np.random.default_rng(seed)
+    weights = []
+    for w in model.weights:
+        fan_in = int(np.prod(w.shape[:-1])) if len(w.shape) > 1 else 1
+        weights.append((rng.standard_normal(w.shape) * 2 / np.sqrt(fan_in)).astype(np.float32))
+    model.set_weights(weights)
+    return model
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_every_model_exports_and_scores_like_keras(name):
+    model = _randomised(build(name, **SMALL), seed=3)
+    x = _inputs(model, batch=5, seed=4)
+    expected = model.predict_on_batch(x)
+    got = OnnxPredictor(model, threads=1).predict_on_batch(x)
+    assert got.shape == expected.shape == (5, 2)
+    np.testing.assert_allclose(got, expected, atol=2e-6, rtol=0)
+    # The class probabilities saturate with random weights, so the fused features
+    # (the classifier head's input: thousands of unsaturated values per segment) are
+    # compared too.
+    features = keras.Model(model.inputs, model.get_layer("dense").input)
+    expected = features.predict_on_batch(x)
+    got = OnnxPredictor(features, threads=1).predict_on_batch(x)
+    tolerance = 1e-5 * np.abs(expected).max()
+    assert expected.std(axis=0).mean() > 100 * tolerance  # segments differ
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=tolerance)
+
+
+def test_full_size_calnet_matches_keras():
+    model = build("calnet")
+    x = _inputs(model, batch=3, seed=6)
+    got = OnnxPredictor(model, threads=2).predict_on_batch(x)
+    np.testing.assert_allclose(got, model.predict_on_batch(x), atol=2e-6, rtol=0)
+
+
+def test_batch_size_does_not_change_a_score():
+    model = _randomised(build("calnet", **SMALL), seed=8)
+    predictor = OnnxPredictor(model, threads=2)
+    x = _inputs(model, batch=7, seed=9)
+    whole = predictor.predict_on_batch(x)
+    one = predictor.predict_on_batch({k: v[3:4] for k, v in x.items()})
+    np.testing.assert_allclose(one[0], whole[3], atol=1e-6, rtol=0)
+
+
+def test_exported_graph_names_inputs_and_output():
+    model = build("lc_only", **SMALL)
+    graph = to_onnx(model).graph
+    assert [i.name for i in graph.input] == ["lc"]
+    dims = graph.input[0].type.tensor_type.shape.dim
+    assert [d.dim_param or d.dim_value for d in dims] == ["batch", 1000, 1]
+    assert [o.name for o in graph.output] == ["probabilities"]
+    assert graph.output[0].type.tensor_type.shape.dim[1].dim_value == 2
+
+
+def test_unsupported_layer_is_named():
+    inputs = keras.Input((100, 1), name="lc")
+    x = keras.layers.Conv1D(4, 3, strides=2, name="strided")(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Flatten()(x)))
+    with pytest.raises(ValueError, match=r"^cannot export strided: only stride 1, undilated"):
+        to_onnx(model)
+    inputs = keras.Input((100, 1), name="lc")
+    model = keras.Model(inputs, keras.layers.GRU(2, name="gru")(inputs))
+    with pytest.raises(ValueError, match=r"^cannot export layer gru \(GRU\) to ONNX$"):
+        to_onnx(model)
+
+
+def test_engines_load_a_saved_model_alike(tmp_path):
+    model = _randomised(build("calnet", **SMALL), seed=10)
+    model.save(tmp_path / "model.keras")
+    x = _inputs(model, batch=4, seed=11)
+    keras_scores = load_predictor(tmp_path / "model.keras", "keras").predict_on_batch(x)
+    onnx_scores = load_predictor(tmp_path / "model.keras", "onnxruntime", 1).predict_on_batch(x)
+    np.testing.assert_allclose(onnx_scores, keras_scores, atol=2e-6, rtol=0)
+    np.testing.assert_allclose(keras_scores, model.predict_on_batch(x), atol=0, rtol=0)
+
+
+def test_engine_choice():
+    import tensorflow as tf
+
+    gpu = bool(tf.config.list_physical_devices("GPU"))
+    assert resolve_engine("auto") == ("keras" if gpu else "onnxruntime")
+    assert resolve_engine("keras") == "keras"
+    with pytest.raises(ValueError, match=r"^unknown inference engine 'tflite'; choose from"):
+        resolve_engine("tflite")
