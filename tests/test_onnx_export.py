@@ -113,6 +113,26 @@ def test_unsupported_layer_is_named():
     model = keras.Model(inputs, keras.layers.GRU(2, name="gru")(inputs))
     with pytest.raises(ValueError, match=r"^cannot export layer gru \(GRU\) to ONNX$"):
         to_onnx(model)
+    inputs = keras.Input((100, 1), name="lc")
+    x = keras.layers.Conv1D(4, 3, padding="causal", name="causal")(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Flatten()(x)))
+    with pytest.raises(ValueError, match=r"^cannot export causal: 'causal' padding$"):
+        to_onnx(model)
+    inputs = keras.Input((1, 100), name="lc")
+    x = keras.layers.MaxPooling1D(2, data_format="channels_first", name="pool_cf")(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Flatten()(x)))
+    with pytest.raises(ValueError, match=r"^cannot export pool_cf: only channels_last data$"):
+        to_onnx(model)
+
+
+def test_layers_without_bias_and_valid_padding():
+    inputs = keras.Input((100, 1), name="lc")
+    x = keras.layers.Conv1D(4, 5, padding="valid", use_bias=False, activation="tanh")(inputs)
+    x = keras.layers.Dense(3, use_bias=False, activation="relu")(keras.layers.Flatten()(x))
+    model = _randomised(keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(x)), 12)
+    x = _inputs(model, batch=4, seed=13)
+    got = OnnxPredictor(model, threads=1).predict_on_batch(x)
+    np.testing.assert_allclose(got, model.predict_on_batch(x), atol=2e-6, rtol=0)
 
 
 def test_engines_load_a_saved_model_alike(tmp_path):

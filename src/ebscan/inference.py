@@ -101,7 +101,7 @@ def load_predictor(path: str | os.PathLike, engine: str = "auto", threads: int |
 
 
 def score_shard(
-    predictor, shard: str | os.PathLike, output: str | os.PathLike, batch_size: int = 256
+    predictor, shard: str | os.PathLike, output: str | os.PathLike, batch_size: int = 32
 ) -> int:
     """Write the EB score (softmax class 1) of every segment of ``shard`` as CSV, atomically.
 

@@ -80,11 +80,18 @@ def _same_padding(kernel: int) -> list[int]:
     return [(kernel - 1) // 2, kernel // 2]
 
 
+def _kernel_and_bias(layer) -> tuple[np.ndarray, np.ndarray]:
+    kernel, *bias = (np.asarray(w) for w in layer.get_weights())
+    return kernel, bias[0] if bias else np.zeros(kernel.shape[-1], kernel.dtype)
+
+
 def _conv1d(graph: _Graph, layer, x: str) -> str:
-    kernel, bias = (np.asarray(w) for w in layer.get_weights())
+    kernel, bias = _kernel_and_bias(layer)
     size = kernel.shape[0]
     if layer.strides != (1,) or layer.dilation_rate != (1,) or layer.groups != 1:
         raise ValueError(f"cannot export {layer.name}: only stride 1, undilated, ungrouped")
+    if layer.padding not in ("same", "valid"):
+        raise ValueError(f"cannot export {layer.name}: {layer.padding!r} padding")
     left, right = _same_padding(size) if layer.padding == "same" else (0, 0)
     # (size, in, out) -> (out, in, 1, size)
     weight = graph.constant(kernel.transpose(2, 1, 0)[:, :, None, :], f"{layer.name}_kernel")
@@ -94,7 +101,7 @@ def _conv1d(graph: _Graph, layer, x: str) -> str:
 
 
 def _dense(graph: _Graph, layer, x: str) -> str:
-    kernel, bias = (np.asarray(w) for w in layer.get_weights())
+    kernel, bias = _kernel_and_bias(layer)
     inputs = [x, graph.constant(kernel, f"{layer.name}_kernel"), graph.constant(bias, "bias")]
     y = graph.node("Gemm", inputs, layer.name)
     return _activation(graph, y, layer.activation, f"{layer.name}_act")
@@ -108,6 +115,7 @@ def _lstm(graph: _Graph, layer, x: str) -> str:
         or cell.recurrent_activation.__name__ != "sigmoid"
         or not layer.return_sequences
         or layer.go_backwards
+        or not cell.use_bias
     ):
         raise ValueError(f"cannot export {layer.name}: only a forward tanh/sigmoid sequence LSTM")
     kernel, recurrent, bias = (np.asarray(w) for w in layer.get_weights())
@@ -129,6 +137,8 @@ def _lstm(graph: _Graph, layer, x: str) -> str:
 
 def _reshape(graph: _Graph, layer, x: str, rank: int) -> str:
     target = tuple(layer.target_shape)
+    if len(target) > 2:
+        raise ValueError(f"cannot export {layer.name}: reshape to rank {len(target) + 1}")
     if rank == 4:
         x = _sequence_to_keras(graph, x, f"{layer.name}_in")
     shape = graph.constant(np.array([-1, *target]), f"{layer.name}_shape")
@@ -156,6 +166,8 @@ def _layer(graph: _Graph, layer, inputs: list[str], ranks: list[int]) -> str:
     """
     kind = type(layer).__name__
     x = inputs[0]
+    if getattr(layer, "data_format", "channels_last") != "channels_last":
+        raise ValueError(f"cannot export {layer.name}: only channels_last data")
     if kind == "Conv1D":
         return _conv1d(graph, layer, x)
     if kind == "Dense":
