@@ -11,11 +11,16 @@ from __future__ import annotations
 
 import csv
 import os
+from typing import TYPE_CHECKING
 
 import h5py
+import numpy as np
 
 from ebscan.atomic import atomic_open
 from ebscan.shards import _as_str
+
+if TYPE_CHECKING:
+    from ebscan.models.onnx_export import OnnxPredictor
 
 SCORE_FIELDS = (
     "tic",
@@ -50,7 +55,7 @@ class KerasPredictor:
         self.model = model
         self.input_names = [t.name for t in model.inputs]
 
-    def predict_on_batch(self, x: dict):
+    def predict_on_batch(self, x: dict) -> np.ndarray:
         """Class probabilities for a batch given as ``{input name: array}``."""
         return self.model.predict_on_batch({name: x[name] for name in self.input_names})
 
@@ -72,7 +77,9 @@ def resolve_engine(engine: str = "auto") -> str:
     return "keras" if tf.config.list_physical_devices("GPU") else "onnxruntime"
 
 
-def load_predictor(path: str | os.PathLike, engine: str = "auto", threads: int | None = None):
+def load_predictor(
+    path: str | os.PathLike, engine: str = "auto", threads: int | None = None
+) -> KerasPredictor | OnnxPredictor:
     """A predictor for the ``.keras`` model at ``path``, on ``engine``.
 
     Parameters
