@@ -8,9 +8,9 @@ walks the Keras graph and writes ONNX nodes for the layers the models of
 
 Sequences are carried as (batch, channels, 1, time): a one-pixel-high image, the
 layout of ONNX Runtime's blocked convolution kernels, which run CALNet's two largest
-convolutions 1.3 and 1.8 times as fast as its one-dimensional kernels. Keras keeps sequences
-as (batch, time, channels), so the exporter transposes where a layer's meaning
-depends on the order (inputs, LSTM, Flatten, Reshape).
+convolutions 1.3 and 1.8 times as fast as its one-dimensional kernels. Keras keeps
+sequences as (batch, time, channels), so the exporter transposes where a layer's
+meaning depends on the order (inputs, LSTM, Flatten, Reshape).
 """
 
 from __future__ import annotations
@@ -135,11 +135,11 @@ def _lstm(graph: _Graph, layer, x: str) -> str:
     return graph.node("Transpose", [y], f"{layer.name}_out", perm=[2, 3, 1, 0])
 
 
-def _reshape(graph: _Graph, layer, x: str, rank: int) -> str:
+def _reshape(graph: _Graph, layer, x: str, sequence: bool) -> str:
     target = tuple(layer.target_shape)
     if len(target) > 2:
         raise ValueError(f"cannot export {layer.name}: reshape to rank {len(target) + 1}")
-    if rank == 4:
+    if sequence:
         x = _sequence_to_keras(graph, x, f"{layer.name}_in")
     shape = graph.constant(np.array([-1, *target]), f"{layer.name}_shape")
     y = graph.node("Reshape", [x, shape], layer.name)
@@ -158,11 +158,11 @@ def _pool_pair(graph: _Graph, x: str, axis: int, name: str) -> str:
     return graph.node("Concat", [mean, peak], name, axis=1)
 
 
-def _layer(graph: _Graph, layer, inputs: list[str], ranks: list[int]) -> str:
+def _layer(graph: _Graph, layer, inputs: list[str], sequences: list[bool]) -> str:
     """ONNX nodes for one call of ``layer``.
 
-    ``ranks`` are the ONNX ranks of the inputs: 4 for a sequence (batch, C, 1, time),
-    2 for a feature vector.
+    ``sequences`` says which inputs are sequences, carried as (batch, C, 1, time);
+    the others are feature vectors, (batch, F).
     """
     kind = type(layer).__name__
     x = inputs[0]
@@ -171,7 +171,7 @@ def _layer(graph: _Graph, layer, inputs: list[str], ranks: list[int]) -> str:
     if kind == "Conv1D":
         return _conv1d(graph, layer, x)
     if kind == "Dense":
-        if ranks[0] != 2:
+        if sequences[0]:
             raise ValueError(f"cannot export {layer.name}: Dense on a sequence")
         return _dense(graph, layer, x)
     if kind == "LSTM":
@@ -192,17 +192,17 @@ def _layer(graph: _Graph, layer, inputs: list[str], ranks: list[int]) -> str:
             x = graph.node(op, [x, other], layer.name)
         return x
     if kind == "Concatenate":
-        if any(rank != 2 for rank in ranks):
+        if any(sequences):
             raise ValueError(f"cannot export {layer.name}: Concatenate of sequences")
         return graph.node("Concat", inputs, layer.name, axis=1)
     if kind == "Activation":
         return _activation(graph, x, layer.activation, layer.name)
     if kind == "Reshape":
-        return _reshape(graph, layer, x, ranks[0])
+        return _reshape(graph, layer, x, sequences[0])
     if kind == "RepeatVector":
         return _repeat_vector(graph, layer, x)
     if kind == "Flatten":
-        if ranks[0] == 4:
+        if sequences[0]:
             x = _sequence_to_keras(graph, x, f"{layer.name}_in")
         return graph.node("Flatten", [x], layer.name, axis=1)
     if kind == "Dropout":
@@ -231,7 +231,6 @@ def to_onnx(model):
 
     graph = _Graph()
     names: dict[int, str] = {}
-    ranks: dict[int, int] = {}
     graph_inputs = []
     for tensor in model.inputs:
         length, channels = tensor.shape[1:]
@@ -241,7 +240,6 @@ def to_onnx(model):
             )
         )
         names[id(tensor)] = _sequence_from_keras(graph, tensor.name, f"{tensor.name}_in")
-        ranks[id(tensor)] = 4
     # Keras has no public walk over a functional model's calls; a layer called twice
     # (CBAM's shared MLP) has one node per call, and depth orders them.
     for depth in sorted(model._nodes_by_depth, reverse=True):
@@ -250,10 +248,10 @@ def to_onnx(model):
             if type(layer).__name__ == "InputLayer":
                 continue
             inputs = [names[id(t)] for t in node.input_tensors]
-            output = _layer(graph, layer, inputs, [ranks[id(t)] for t in node.input_tensors])
+            # A Keras (batch, time, C) tensor is a sequence; (batch, F) a feature vector.
+            sequences = [len(t.shape) == 3 for t in node.input_tensors]
             (tensor,) = node.output_tensors
-            names[id(tensor)] = output
-            ranks[id(tensor)] = 4 if len(tensor.shape) == 3 else len(tensor.shape)
+            names[id(tensor)] = _layer(graph, layer, inputs, sequences)
     (output,) = model.outputs
     graph.nodes.append(helper.make_node("Identity", [names[id(output)]], ["probabilities"]))
     outputs = [
