@@ -126,6 +126,11 @@ def sector_counts(results: Path, sector: int) -> tuple[int, int, int]:
     return files, segments, size
 
 
+def _default_batch_size() -> int:
+    schema = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    return schema["properties"]["inference"]["properties"]["batch_size"]["default"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stars", type=int, default=20_000, help="light curves, big sector")
@@ -196,9 +201,10 @@ def main() -> None:
         "server, so their speed says nothing about MAST. Per job: snakemake's "
         "`benchmark:` files (peak RSS of the job's process tree, sampled every second "
         "for the first 30 s, then every 30 s). CALNet full size (8.73 M parameters), "
-        "scored with the workflow's defaults: ONNX Runtime on the CPU, batches of 32; "
-        "an infer job spends about 6 s of its CPU time importing TensorFlow and "
-        "loading the model.",
+        "scored with the workflow's defaults: ONNX Runtime on the CPU, batches of "
+        f"{_default_batch_size()} (micro-batches of 4 segments per core), from the "
+        "model's ONNX export: infer jobs never import TensorFlow. The export (one job "
+        "per model, not per sector) is not counted.",
     )
 
     memory_rows = []

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import subprocess
+import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -10,11 +13,13 @@ import numpy as np
 import pytest
 
 keras = pytest.importorskip("keras")
+onnx = pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
 
-from ebscan.inference import load_predictor, resolve_engine  # noqa: E402
+from ebscan.cli import main  # noqa: E402
+from ebscan.inference import FEATURES, OnnxPredictor, load_predictor, resolve_engine  # noqa: E402
 from ebscan.models import MODELS, build  # noqa: E402
-from ebscan.models.onnx_export import OnnxPredictor, to_onnx  # noqa: E402
+from ebscan.models.onnx_export import export_onnx, to_onnx  # noqa: E402
 
 # Small layers and short inputs keep each export under a second; the lengths still
 # give odd pooled lengths (250 / 4 = 62), as at full size.
@@ -63,7 +68,7 @@ def test_every_model_exports_and_scores_like_keras(name):
     model = _randomised(build(name, **SMALL), seed=3)
     x = _inputs(model, batch=5, seed=4)
     expected = model.predict_on_batch(x)
-    got = OnnxPredictor(model, threads=1).predict_on_batch(x)
+    got = OnnxPredictor.from_keras(model, threads=1).predict_on_batch(x)
     assert got.shape == expected.shape == (5, 2)
     np.testing.assert_allclose(got, expected, atol=2e-6, rtol=0)
     # The class probabilities saturate with random weights, so the fused features
@@ -71,7 +76,7 @@ def test_every_model_exports_and_scores_like_keras(name):
     # compared too.
     features = keras.Model(model.inputs, model.get_layer("dense").input)
     expected = features.predict_on_batch(x)
-    got = OnnxPredictor(features, threads=1).predict_on_batch(x)
+    got = OnnxPredictor.from_keras(features, threads=1).predict_on_batch(x)
     tolerance = 1e-5 * np.abs(expected).max()
     assert expected.std(axis=0).mean() > 100 * tolerance  # segments differ
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=tolerance)
@@ -80,17 +85,37 @@ def test_every_model_exports_and_scores_like_keras(name):
 def test_full_size_calnet_matches_keras():
     model = build("calnet")
     x = _inputs(model, batch=3, seed=6)
-    got = OnnxPredictor(model, threads=2).predict_on_batch(x)
+    got = OnnxPredictor.from_keras(model, threads=2).predict_on_batch(x)
     np.testing.assert_allclose(got, model.predict_on_batch(x), atol=2e-6, rtol=0)
 
 
 def test_batch_size_does_not_change_a_score():
     model = _randomised(build("calnet", **SMALL), seed=8)
-    predictor = OnnxPredictor(model, threads=2)
+    predictor = OnnxPredictor.from_keras(model, threads=2)
     x = _inputs(model, batch=7, seed=9)
     whole = predictor.predict_on_batch(x)
     one = predictor.predict_on_batch({k: v[3:4] for k, v in x.items()})
     np.testing.assert_allclose(one[0], whole[3], atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize(("threads", "micro_batch"), [(2, 3), (1, 3), (2, 11)])
+def test_micro_batches_score_like_the_whole_batch(threads, micro_batch):
+    model = _randomised(build("calnet", **SMALL), seed=14)
+    x = _inputs(model, batch=11, seed=15)  # 11 = 3 + 3 + 3 + 2 segments
+    predictor = OnnxPredictor.from_keras(model, threads=threads, micro_batch=micro_batch)
+    got = predictor.predict_on_batch(x)
+    np.testing.assert_allclose(got, model.predict_on_batch(x), atol=2e-6, rtol=0)
+
+
+def test_head_input_is_named_features():
+    """The classifier head (Dense, Dropout, Dense) is cut off at the fused features."""
+    model = build("calnet", **SMALL)
+    graph = onnx.shape_inference.infer_shapes(to_onnx(model)).graph
+    (info,) = [v for v in graph.value_info if v.name == FEATURES]
+    width = [d.dim_value for d in info.type.tensor_type.shape.dim][1:]
+    assert width == [model.get_layer("dense").input.shape[-1]] == [240]
+    features = keras.Model(model.inputs, model.get_layer("dense").input)
+    assert FEATURES not in [o for node in to_onnx(features).graph.node for o in node.output]
 
 
 def test_exported_graph_names_inputs_and_output():
@@ -131,7 +156,7 @@ def test_layers_without_bias_and_valid_padding():
     x = keras.layers.Dense(3, use_bias=False, activation="relu")(keras.layers.Flatten()(x))
     model = _randomised(keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(x)), 12)
     x = _inputs(model, batch=4, seed=13)
-    got = OnnxPredictor(model, threads=1).predict_on_batch(x)
+    got = OnnxPredictor.from_keras(model, threads=1).predict_on_batch(x)
     np.testing.assert_allclose(got, model.predict_on_batch(x), atol=2e-6, rtol=0)
 
 
@@ -143,6 +168,51 @@ def test_engines_load_a_saved_model_alike(tmp_path):
     onnx_scores = load_predictor(tmp_path / "model.keras", "onnxruntime", 1).predict_on_batch(x)
     np.testing.assert_allclose(onnx_scores, keras_scores, atol=2e-6, rtol=0)
     np.testing.assert_allclose(keras_scores, model.predict_on_batch(x), atol=0, rtol=0)
+
+
+def test_exported_file_scores_without_tensorflow(tmp_path, capsys):
+    model = _randomised(build("calnet", **SMALL), seed=16)
+    model.save(tmp_path / "model.keras")
+    export_onnx(tmp_path / "model.keras", tmp_path / "model.onnx")
+    props = {p.key: p.value for p in onnx.load(tmp_path / "model.onnx").metadata_props}
+    digest = hashlib.sha256((tmp_path / "model.keras").read_bytes()).hexdigest()
+    assert props["source"] == "model.keras"
+    assert props["source_sha256"] == digest
+    x = _inputs(model, batch=9, seed=17)
+    np.savez(tmp_path / "x.npz", **x)
+    # A fresh interpreter, as an infer job: scores from the .onnx, never imports TensorFlow.
+    script = f"""
+import sys, numpy as np
+from ebscan.inference import load_predictor
+predictor = load_predictor({str(tmp_path / "model.onnx")!r}, "onnxruntime", 2)
+scores = predictor.predict_on_batch(dict(np.load({str(tmp_path / "x.npz")!r})))
+np.save({str(tmp_path / "scores.npy")!r}, scores)
+print(sorted(m for m in ("tensorflow", "keras") if m in sys.modules))
+"""
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[]"
+    scores = np.load(tmp_path / "scores.npy")
+    np.testing.assert_allclose(scores, model.predict_on_batch(x), atol=2e-6, rtol=0)
+    with pytest.raises(ValueError, match=r"model\.onnx: the keras engine needs the \.keras model"):
+        load_predictor(tmp_path / "model.onnx", "keras")
+    onnx_file = str(tmp_path / "model.onnx")
+    with pytest.raises(SystemExit) as exited:
+        main(["score", onnx_file, "--model", onnx_file, "--engine", "keras", "-o", "x.csv"])
+    assert exited.value.code == 2
+    assert "model.onnx: the keras engine needs the .keras model, not an ONNX file" in (
+        capsys.readouterr().err
+    )
+
+
+def test_auto_engine_without_a_gpu_device_skips_tensorflow():
+    script = (
+        "import sys; from ebscan.inference import resolve_engine; "
+        "print(resolve_engine('auto'), 'tensorflow' in sys.modules)"
+    )
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "-1"}
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
+    assert run.stdout.split() == ["onnxruntime", "False"], run.stderr
 
 
 def test_engine_choice():

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.slurm
 
 REPO = Path(__file__).resolve().parents[1]
 PROFILE = yaml.safe_load((REPO / "profiles" / "slurm" / "config.yaml").read_text())
-STARS = 40  # per sector: 2 sectors of 2 chunks each, 26 workflow steps
+STARS = 40  # per sector: 2 sectors of 2 chunks each, 27 workflow steps
 # The test cluster has no accounting database (sacct) and no accounts.
 PLUGIN_ARGS = [
     "--slurm-no-account",
@@ -143,6 +143,7 @@ def test_every_job_ran_through_sbatch_and_completed(runs, cluster):
             *["rule_features_gls_preprocess"] * 4,
             "rule_training_set",
             "rule_train",
+            "rule_export_onnx",
             *["rule_infer"] * 4,
             *["rule_threshold"] * 2,
             "rule_catalog",
@@ -160,7 +161,7 @@ def test_a_chunk_is_preprocessed_in_one_slurm_job_and_nothing_runs_twice(runs):
         rule: log.count(f"(Rule: {rule})") for rule in ("download", "preprocess", "gls", "infer")
     }
     assert finished == {"download": 4, "preprocess": 4, "gls": 4, "infer": 4}
-    assert re.findall(r"\d+ of (\d+) steps \((\d+)%\) done", log)[-1] == ("26", "100")
+    assert re.findall(r"\d+ of (\d+) steps \((\d+)%\) done", log)[-1] == ("27", "100")
 
 
 def test_profile_resources_reach_sbatch(runs, cluster):

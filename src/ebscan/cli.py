@@ -516,7 +516,13 @@ def _add_score(subparsers: argparse._SubParsersAction) -> None:
         "OUTPUT with .files.csv.",
     )
     p.add_argument("files", nargs="+", metavar="FILE")
-    p.add_argument("--model", required=True, metavar="MODEL.keras")
+    p.add_argument(
+        "--model",
+        required=True,
+        metavar="MODEL",
+        help="a .keras model, or its ONNX export (model.onnx beside it in the workflow's "
+        "results) for the onnxruntime engine, which then never imports TensorFlow",
+    )
     p.add_argument("--output", "-o", required=True, metavar="SCORES.csv")
     p.add_argument(
         "--min-points",
@@ -544,7 +550,10 @@ def _score(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         config = PreprocessConfig(min_points=args.min_points)
     except ValueError as exc:
         parser.error(str(exc))
-    predictor = load_predictor(args.model, args.engine)
+    try:
+        predictor = load_predictor(args.model, args.engine)
+    except ValueError as exc:
+        parser.error(str(exc))
     segments, files = score_results(predictor, preprocess_files(args.files, config, args.jobs))
     per_file = os.path.splitext(args.output)[0] + ".files.csv"
     for path, rows, fields in (

@@ -29,6 +29,8 @@ wildcard_constraints:
 
 
 MODEL = TRAINING["model_path"] or f"{R}/model/model.keras"
+# The model for ONNX Runtime: infer jobs that score with it never import TensorFlow.
+ONNX_MODEL = f"{R}/model/model.onnx"
 LABELS = TRAINING["labels"] or f"{R}/training/labels.csv"
 VARIABLE_LABELS = [f"{R}/training/variable_labels.csv"] if TRAINING["gcvs"] else []
 # A saved GCVS table is an input (a new copy relabels); "vizier" is fetched by the rule.

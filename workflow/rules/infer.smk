@@ -1,7 +1,25 @@
+rule export_onnx:
+    input:
+        MODEL,
+    output:
+        ONNX_MODEL,
+    log:
+        f"{R}/logs/export_onnx.log",
+    conda:
+        "../../envs/ml.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../scripts/export_onnx.py"
+
+
 rule infer:
     input:
         shard=f"{R}/shards/sector_{{sector}}/chunk_{{chunk}}.h5",
         model=MODEL,
+        onnx=ONNX_MODEL if config["inference"]["engine"] != "keras" else [],
     output:
         f"{R}/scores/sector_{{sector}}/chunk_{{chunk}}.csv",
     log:
