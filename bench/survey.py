@@ -36,6 +36,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import h5py
 import yaml
 
+from ebscan.inference import MICRO_BATCH
 from ebscan.mirror_server import MirrorServer
 from ebscan.simulate import build_mirror
 
@@ -202,7 +203,7 @@ def main() -> None:
         "`benchmark:` files (peak RSS of the job's process tree, sampled every second "
         "for the first 30 s, then every 30 s). CALNet full size (8.73 M parameters), "
         "scored with the workflow's defaults: ONNX Runtime on the CPU, batches of "
-        f"{_default_batch_size()} (micro-batches of 4 segments per core), from the "
+        f"{_default_batch_size()} (micro-batches of {MICRO_BATCH} segments per core), from the "
         "model's ONNX export: infer jobs never import TensorFlow. The export (one job "
         "per model, not per sector) is not counted.",
     )

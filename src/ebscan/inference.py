@@ -39,6 +39,9 @@ ENGINES = ("auto", "keras", "onnxruntime")
 FEATURES = "features"
 PROBABILITIES = "probabilities"
 
+#: Segments per micro-batch of :class:`OnnxPredictor`'s feature extractor.
+MICRO_BATCH = 4
+
 
 def load_model(path: str | os.PathLike):
     """Load a ``.keras`` model saved by :func:`ebscan.training.train_model`."""
@@ -88,7 +91,9 @@ class OnnxPredictor:
         Segments per micro-batch of the feature extractor.
     """
 
-    def __init__(self, exported, threads: int | None = None, micro_batch: int = 4) -> None:
+    def __init__(
+        self, exported, threads: int | None = None, micro_batch: int = MICRO_BATCH
+    ) -> None:
         from concurrent.futures import ThreadPoolExecutor
 
         import onnx
@@ -104,9 +109,9 @@ class OnnxPredictor:
         if any(FEATURES in node.output for node in exported.graph.node):
             parts = onnx.utils.Extractor(onnx.shape_inference.infer_shapes(exported))
             extractor_graph = parts.extract_model(self.input_names, [FEATURES])
+            head_graph = parts.extract_model([FEATURES], [PROBABILITIES])
             # Threads that spin after the head would take the cores from the
             # micro-batches of the next batch.
-            head_graph = parts.extract_model([FEATURES], [PROBABILITIES])
             self._head = self._session(head_graph, self.threads, spinning=False)
         else:
             extractor_graph, self._head = exported, None
@@ -114,7 +119,9 @@ class OnnxPredictor:
         self._workers = ThreadPoolExecutor(self.threads, thread_name_prefix="onnx-micro-batch")
 
     @classmethod
-    def from_keras(cls, model, threads: int | None = None, micro_batch: int = 4) -> OnnxPredictor:
+    def from_keras(
+        cls, model, threads: int | None = None, micro_batch: int = MICRO_BATCH
+    ) -> OnnxPredictor:
         """The predictor of a Keras model from :func:`ebscan.models.build` (or loaded)."""
         from ebscan.models.onnx_export import to_onnx
 
