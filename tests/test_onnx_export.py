@@ -19,7 +19,7 @@ pytest.importorskip("onnxruntime")
 from ebscan.cli import main  # noqa: E402
 from ebscan.inference import FEATURES, OnnxPredictor, load_predictor, resolve_engine  # noqa: E402
 from ebscan.models import MODELS, build  # noqa: E402
-from ebscan.models.onnx_export import export_onnx, to_onnx  # noqa: E402
+from ebscan.models.onnx_export import TILES, dft_convolution, export_onnx, to_onnx  # noqa: E402
 
 # Small layers and short inputs keep each export under a second; the lengths still
 # give odd pooled lengths (250 / 4 = 62), as at full size.
@@ -63,12 +63,15 @@ def _randomised(model, seed: int):
     return model
 
 
-@pytest.mark.parametrize("name", sorted(MODELS))
-def test_every_model_exports_and_scores_like_keras(name):
-    model = _randomised(build(name, **SMALL), seed=3)
+# Wide enough for convolutions by Fourier transform: 32 -> 64 channels at tile
+# lengths 10 (25 tiles of the 1000 LC samples, pooled once) and 50 (5 tiles).
+WIDE = {**SMALL, "lc_filters": [32, 64, 64], "gls_filters": [32, 64]}
+
+
+def _assert_scores_like_keras(model, tiles):
     x = _inputs(model, batch=5, seed=4)
     expected = model.predict_on_batch(x)
-    got = OnnxPredictor.from_keras(model, threads=1).predict_on_batch(x)
+    got = OnnxPredictor(to_onnx(model, tiles), threads=1).predict_on_batch(x)
     assert got.shape == expected.shape == (5, 2)
     np.testing.assert_allclose(got, expected, atol=2e-6, rtol=0)
     # The class probabilities saturate with random weights, so the fused features
@@ -76,10 +79,46 @@ def test_every_model_exports_and_scores_like_keras(name):
     # compared too.
     features = keras.Model(model.inputs, model.get_layer("dense").input)
     expected = features.predict_on_batch(x)
-    got = OnnxPredictor.from_keras(features, threads=1).predict_on_batch(x)
+    got = OnnxPredictor(to_onnx(features, tiles), threads=1).predict_on_batch(x)
     tolerance = 1e-5 * np.abs(expected).max()
     assert expected.std(axis=0).mean() > 100 * tolerance  # segments differ
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=tolerance)
+
+
+@pytest.mark.parametrize("tiles", [TILES, None])
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_every_model_exports_and_scores_like_keras(name, tiles):
+    _assert_scores_like_keras(_randomised(build(name, **SMALL), seed=3), tiles)
+
+
+@pytest.mark.parametrize("tiles", [TILES, 5])
+@pytest.mark.parametrize("name", ["calnet", "calnet_reference_cbam"])
+def test_convolutions_by_fourier_transform_score_like_keras(name, tiles):
+    model = _randomised(build(name, **WIDE), seed=21)
+    # The LC branch's 1000 samples in tiles of 40 (pooled to 10: one sub-tile of 10
+    # for conv2) or of 200 (pooled to 50: five sub-tiles of 10); 250 GLS samples
+    # pooled to 62.5 per tile do not stay tiled.
+    graph = to_onnx(model, tiles).graph
+    dft = {i.name.rsplit("_", 1)[0]: tuple(i.dims) for i in graph.initializer if "dft" in i.name}
+    assert dft == {"dft": (25, 17), "lc_conv2_kernel_dft": (25, 32, 64), "inverse_dft": (10, 25)}
+    _assert_scores_like_keras(model, tiles)
+
+
+@pytest.mark.parametrize(
+    ("taps", "sub", "channels"), [(8, 10, (3, 2)), (8, 5, (2, 4)), (7, 12, (1, 1))]
+)
+def test_dft_convolution_matrices_convolve_a_tile(taps, sub, channels):
+    # Against the direct sum: out[j, o] = sum_{s, c} kernel[s, c, o] * e[j + s, c].
+    rng = np.random.default_rng(22)
+    kernel = rng.standard_normal((taps, *channels))
+    extended = rng.standard_normal((sub + taps - 1, channels[0]))
+    expected = sum(extended[s : s + sub] @ kernel[s] for s in range(taps))
+    forward, weights, inverse = dft_convolution(kernel, sub)
+    length = sub + taps - 1
+    real = 2 if length % 2 == 0 else 1
+    assert forward.shape == (3 * (length // 2 + 1 - real) + real, length)
+    products = np.einsum("pc,pco->po", forward @ extended, weights)
+    np.testing.assert_allclose(inverse @ products, expected, atol=1e-12)
 
 
 def test_full_size_calnet_matches_keras():
@@ -87,6 +126,13 @@ def test_full_size_calnet_matches_keras():
     x = _inputs(model, batch=3, seed=6)
     got = OnnxPredictor.from_keras(model, threads=2).predict_on_batch(x)
     np.testing.assert_allclose(got, model.predict_on_batch(x), atol=2e-6, rtol=0)
+    # All but the first convolution of each branch by Fourier transform.
+    dft_kernels = [i.name for i in to_onnx(model).graph.initializer if "kernel_dft" in i.name]
+    assert sorted(name.split("_kernel")[0] for name in dft_kernels) == [
+        "gls_conv2",
+        "lc_conv2",
+        "lc_conv3",
+    ]
 
 
 def test_batch_size_does_not_change_a_score():

@@ -5,11 +5,21 @@ On CPU, :class:`ebscan.inference.OnnxPredictor` scores CALNet 1.5 to 4 times as 
 the usual converter, does not support Keras 3, so this walks the Keras graph and
 writes ONNX nodes for the layers the models of :mod:`ebscan.models` use.
 
-Sequences are carried as (batch, channels, 1, time): a one-pixel-high image, the
-layout of ONNX Runtime's blocked convolution kernels, which run CALNet's two largest
-convolutions 1.3 and 1.8 times as fast as its one-dimensional kernels. Keras keeps
-sequences as (batch, time, channels), so the exporter transposes where a layer's
-meaning depends on the order (inputs, LSTM, Flatten, Reshape).
+Sequences are carried in one of two layouts. Where its length divides into
+:data:`TILES` tiles, a sequence is *tiled*: (m, batch, tiles, channels), time cut
+into tiles of ``m`` samples, the place within a tile outermost. There a "same"
+convolution is three matrix products and no reordering of data: each sub-tile's
+Fourier transform, its product with the kernel's spectrum frequency by frequency,
+and the inverse transform (:func:`dft_convolution`), which takes 2.6 and 2.8 times
+fewer multiplications than the direct sum for CALNet's second and third LC
+convolutions; a pooling is a reshape and a max while the tile length stays
+divisible; CBAM's pools and gates reduce and broadcast along whole axes. Elsewhere
+(after a pooling that does not divide the tiles, and for LSTM, Flatten, Reshape and
+RepeatVector) a sequence is (batch, channels, 1, time): a one-pixel-high image, the
+layout of ONNX Runtime's blocked convolution kernels, which run convolutions 1.3 to
+1.8 times as fast as its one-dimensional kernels. Keras keeps sequences as (batch,
+time, channels), so the exporter transposes where a layer's meaning depends on the
+order.
 
 The input of the classifier head (the Dense layers that end the model) is named
 ``features`` in the exported graph, so that :class:`ebscan.inference.OnnxPredictor`
@@ -27,6 +37,11 @@ from ebscan.atomic import atomic_open
 from ebscan.inference import FEATURES, PROBABILITIES
 
 OPSET = 18
+
+#: Tile count of tiled sequences (see the module's docstring): CALNet's LC branch
+#: in 25 tiles of 160, 40 and 10 samples scored 1.15 times as fast as in 10 or 50
+#: tiles, and 1.2 times as fast as untiled (bench/inference.py, 2 cores).
+TILES = 25
 
 #: Layers that make up the classifier head when they end the model.
 _HEAD_LAYERS = ("Dense", "Dropout", "Activation")
@@ -166,10 +181,257 @@ def _repeat_vector(graph: _Graph, layer, x: str) -> str:
     return _sequence_from_keras(graph, y, f"{layer.name}_out")
 
 
-def _pool_pair(graph: _Graph, x: str, axis: int, name: str) -> str:
-    mean = graph.node("ReduceMean", [x, _axes(graph, axis)], f"{name}_mean", keepdims=1)
-    peak = graph.node("ReduceMax", [x, _axes(graph, axis)], f"{name}_max", keepdims=1)
-    return graph.node("Concat", [mean, peak], name, axis=1)
+def _pool_pair(graph: _Graph, x: str, axes: tuple, channel_axis: int, name: str) -> str:
+    """Mean and max over ``axes``, side by side along ``channel_axis``."""
+    mean = graph.node("ReduceMean", [x, _axes(graph, *axes)], f"{name}_mean", keepdims=1)
+    peak = graph.node("ReduceMax", [x, _axes(graph, *axes)], f"{name}_max", keepdims=1)
+    return graph.node("Concat", [mean, peak], name, axis=channel_axis)
+
+
+def _shape(graph: _Graph, *dims: int) -> str:
+    return graph.constant(np.array(dims), "shape")
+
+
+def _tiled_from_keras(graph: _Graph, x: str, tiles: int, length: int, hint: str) -> str:
+    """Keras (batch, time, C) -> tiled (time // tiles, batch, tiles, C)."""
+    y = graph.node("Reshape", [x, _shape(graph, 0, tiles, length // tiles, -1)], hint)
+    return graph.node("Transpose", [y], hint, perm=[2, 0, 1, 3])
+
+
+def _tiled_to_keras(graph: _Graph, x: str, length: int, hint: str) -> str:
+    """Tiled (m, batch, tiles, C) -> Keras (batch, time, C)."""
+    y = graph.node("Transpose", [x], hint, perm=[1, 2, 0, 3])
+    return graph.node("Reshape", [y, _shape(graph, 0, length, -1)], hint)
+
+
+def _tiled_to_sequence(graph: _Graph, x: str, length: int, hint: str) -> str:
+    """Tiled (m, batch, tiles, C) -> (batch, C, 1, time)."""
+    y = graph.node("Transpose", [x], hint, perm=[1, 3, 2, 0])
+    return graph.node("Reshape", [y, _shape(graph, 0, 0, 1, length)], hint)
+
+
+def _tiled_from_sequence(graph: _Graph, x: str, tiles: int, length: int, hint: str) -> str:
+    """(batch, C, 1, time) -> tiled (time // tiles, batch, tiles, C)."""
+    y = graph.node("Reshape", [x, _shape(graph, 0, 0, tiles, length // tiles)], hint)
+    return graph.node("Transpose", [y], hint, perm=[3, 0, 2, 1])
+
+
+def _extended_tiles(
+    graph: _Graph, x: str, m: int, tiles: int, channels: int, sub: int, size: int
+) -> str:
+    """The input a "same" convolution of ``size`` taps needs, sub-tile by sub-tile.
+
+    Each tile of ``m`` samples is cut into ``m // sub`` sub-tiles of ``sub``; each
+    sub-tile gets the samples before and after it that the convolution reads (zeros
+    beyond the ends of a segment): tiled (m, batch, tiles, C) -> (m // sub,
+    sub + size - 1, batch, tiles, C).
+    """
+    left, right = _same_padding(size)
+    count = m // sub
+    x = graph.node("Reshape", [x, _shape(graph, count, sub, -1, tiles, channels)], "subtiles")
+    end = 2**62
+
+    def part(starts, ends, axes, pad_tile: int | None = None) -> str:
+        y = graph.node(
+            "Slice", [x, _shape(graph, *starts), _shape(graph, *ends), _axes(graph, *axes)], "edge"
+        )
+        if pad_tile is None:
+            return y
+        # One tile of zeros before (0) or after (1) the tiles: past a segment's end.
+        pads = [0] * 10
+        pads[3 + 5 * pad_tile] = 1
+        return graph.node("Pad", [y, _shape(graph, *pads)], "edge")
+
+    parts = []
+    if left:
+        # A tile's first sub-tile reads the end of the previous tile's last one.
+        before = [part((count - 1, sub - left, 0), (count, sub, -1), (0, 1, 3), pad_tile=0)]
+        if count > 1:
+            before.append(part((0, sub - left), (count - 1, sub), (0, 1)))
+        parts.append(_concat(graph, before, 0, "before"))
+    parts.append(x)
+    if right:
+        after = [part((1, 0), (count, right), (0, 1))] if count > 1 else []
+        after.append(part((0, 0, 1), (1, right, end), (0, 1, 3), pad_tile=1))
+        parts.append(_concat(graph, after, 0, "after"))
+    return _concat(graph, parts, 1, "extended")
+
+
+def _concat(graph: _Graph, parts: list[str], axis: int, hint: str) -> str:
+    return parts[0] if len(parts) == 1 else graph.node("Concat", parts, hint, axis=axis)
+
+
+def dft_convolution(kernel: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Matrices that compute a one-dimensional convolution tile by tile, by Fourier transform.
+
+    For a tile of ``m`` outputs and its ``T = m + k - 1`` input samples ``e``
+    (``kernel`` of shape (k, C_in, C_out), Keras's cross-correlation), the outputs
+    are ``inverse @ (forward @ e @ weights)`` with the middle product taken per row
+    of ``forward``: ``forward`` is the real DFT of length ``T``, ``weights`` the
+    kernel's conjugate spectrum and ``inverse`` the inverse DFT of the first ``m``
+    samples. No sample wraps around, because a tile's ``T`` inputs cover all that
+    its ``m`` outputs read. Each complex product of a frequency takes three real
+    matrix products (Gauss's trick, with the sums folded into ``forward``,
+    ``weights`` and ``inverse``), so ``P`` = 3 per complex frequency plus 1 per real
+    one (zero and, for even ``T``, Nyquist).
+
+    Returns
+    -------
+    forward : (P, T) array
+    weights : (P, C_in, C_out) array
+    inverse : (m, P) array
+    """
+    length = m + kernel.shape[0] - 1
+    spectrum = np.conj(np.fft.rfft(kernel.astype(np.float64), n=length, axis=0))
+    forward, weights, inverse = [], [], []
+    for f, g in enumerate(spectrum):
+        angle_in = 2 * np.pi * f * np.arange(length) / length
+        angle_out = 2 * np.pi * f * np.arange(m) / length
+        if f == 0 or 2 * f == length:
+            forward.append(np.cos(angle_in))
+            weights.append(g.real)
+            inverse.append(np.cos(angle_out) / length)
+            continue
+        # Input spectrum c + id (c = e.cos, d = -e.sin) times kernel spectrum a + ib:
+        # k1 = c(a + b), k2 = a(d - c), k3 = b(c + d); real part k1 - k3, imaginary
+        # k1 + k2; a conjugate pair of frequencies doubles the real part of each.
+        cos_in, sin_in = np.cos(angle_in), np.sin(angle_in)
+        cos_out, sin_out = 2 * np.cos(angle_out) / length, 2 * np.sin(angle_out) / length
+        forward += [cos_in, -sin_in - cos_in, cos_in - sin_in]
+        weights += [g.real + g.imag, g.real, g.imag]
+        inverse += [cos_out - sin_out, -sin_out, -cos_out]
+    return np.array(forward), np.array(weights), np.array(inverse).T
+
+
+def _dft_cost(size: int, sub: int, channels_in: int, channels_out: int) -> float:
+    """Multiplications per output sample and channel of a convolution by
+    :func:`dft_convolution` on sub-tiles of ``sub``: transform, products, inverse."""
+    length = sub + size - 1
+    real = 2 if length % 2 == 0 else 1  # zero and Nyquist frequencies
+    terms = 3 * (length // 2 + 1 - real) + real
+    transform = terms * length * channels_in / (sub * channels_out)
+    return transform + terms * channels_in / sub + terms
+
+
+def _tiled_conv1d(graph: _Graph, layer, x: str, m: int, tiles: int) -> str:
+    """A "same" Conv1D on a tiled sequence.
+
+    By Fourier transform (:func:`dft_convolution`) on the sub-tile length that
+    takes the fewest multiplications, when that is fewer than the direct sum's;
+    else by one matrix product of each output's k x C_in inputs with the kernel.
+    """
+    kernel, bias = _kernel_and_bias(layer)
+    size, channels_in, channels_out = kernel.shape
+    reach = max(_same_padding(size))
+    subs = [sub for sub in range(reach, m + 1) if m % sub == 0]
+    sub = min(subs, key=lambda sub: _dft_cost(size, sub, channels_in, channels_out))
+    if _dft_cost(size, sub, channels_in, channels_out) < size * channels_in:
+        extended = _extended_tiles(graph, x, m, tiles, channels_in, sub, size)
+        forward, weights, inverse = dft_convolution(kernel, sub)
+        terms = len(forward)
+        count = m // sub
+        flat = graph.node("Reshape", [extended, _shape(graph, count, sub + size - 1, -1)], "flat")
+        spectra = graph.node(
+            "MatMul", [graph.constant(forward.astype(np.float32), "dft"), flat], layer.name
+        )
+        spectra = graph.node(
+            "Reshape", [spectra, _shape(graph, count, terms, -1, channels_in)], "spectra"
+        )
+        weights = graph.constant(weights.astype(np.float32), f"{layer.name}_kernel_dft")
+        products = graph.node("MatMul", [spectra, weights], layer.name)
+        products = graph.node("Reshape", [products, _shape(graph, count, terms, -1)], "products")
+        inverse = graph.constant(inverse.astype(np.float32), "inverse_dft")
+        y = graph.node("MatMul", [inverse, products], layer.name)
+        y = graph.node("Reshape", [y, _shape(graph, m, -1, tiles, channels_out)], layer.name)
+        y = graph.node("Add", [y, graph.constant(bias, f"{layer.name}_bias")], layer.name)
+        return _activation(graph, y, layer.activation, f"{layer.name}_act")
+    extended = _extended_tiles(graph, x, m, tiles, channels_in, m, size)
+    shifts = [
+        graph.node(
+            "Slice",
+            [extended, _shape(graph, s), _shape(graph, s + m), _axes(graph, 1)],
+            f"{layer.name}_shift",
+        )
+        for s in range(size)
+    ]
+    windows = graph.node("Concat", shifts, f"{layer.name}_windows", axis=4)
+    windows = graph.node("Reshape", [windows, _shape(graph, -1, size * channels_in)], "windows")
+    # A two-dimensional Gemm, into which ONNX Runtime fuses the bias and activation.
+    kernel = graph.constant(
+        kernel.reshape(size * channels_in, channels_out), f"{layer.name}_kernel"
+    )
+    y = graph.node("Gemm", [windows, kernel, graph.constant(bias, "bias")], layer.name)
+    y = _activation(graph, y, layer.activation, f"{layer.name}_act")
+    return graph.node("Reshape", [y, _shape(graph, m, -1, tiles, channels_out)], layer.name)
+
+
+def _over_time(graph: _Graph, op: str, x: str, hint: str) -> str:
+    """Tiled (m, batch, tiles, C) reduced over time, to (1, batch, 1, C).
+
+    Over the tiles first: ONNX Runtime's ReduceMax over a long leading axis is ten
+    times as slow as over a middle one."""
+    y = graph.node(op, [x, _axes(graph, 2)], hint, keepdims=1)
+    return graph.node(op, [y, _axes(graph, 0)], hint, keepdims=1)
+
+
+def _tiled_layer(graph: _Graph, layer, inputs: list[str], tiles: int, shape: tuple):
+    """ONNX nodes for one call of ``layer`` on sequences cut into ``tiles`` tiles
+    (first input of Keras shape ``shape``), and the tile count of its output (0: not
+    a tiled sequence); None where the layer needs the (batch, C, 1, time) layout."""
+    kind = type(layer).__name__
+    x, (_, length, channels) = inputs[0], shape
+    m = length // tiles
+    if kind == "Conv1D":
+        (size,) = layer.kernel_size
+        left, right = _same_padding(size)
+        simple = layer.strides == (1,) and layer.dilation_rate == (1,) and layer.groups == 1
+        if simple and layer.padding == "same" and max(left, right) <= m:
+            return _tiled_conv1d(graph, layer, x, m, tiles), tiles
+        return None
+    if kind in ("GlobalAveragePooling1D", "GlobalMaxPooling1D"):
+        op = "ReduceMean" if kind == "GlobalAveragePooling1D" else "ReduceMax"
+        y = _over_time(graph, op, x, layer.name)
+        return graph.node("Reshape", [y, _shape(graph, -1, channels)], layer.name), 0
+    if kind == "MaxPooling1D":
+        (size,), (stride,) = layer.pool_size, layer.strides
+        if layer.padding != "valid" or stride != size:
+            return None
+        if m % size == 0:
+            pooled_shape = _shape(graph, m // size, size, -1, tiles, channels)
+            y = graph.node("Reshape", [x, pooled_shape], layer.name)
+            return graph.node("ReduceMax", [y, _axes(graph, 1)], layer.name, keepdims=0), tiles
+        # Pooled windows would straddle tiles: pool in Keras's layout.
+        y = _tiled_to_keras(graph, x, length, f"{layer.name}_in")
+        pooled = length // size
+        if pooled * size != length:
+            y = graph.node(
+                "Slice",
+                [y, _shape(graph, 0), _shape(graph, pooled * size), _axes(graph, 1)],
+                layer.name,
+            )
+        y = graph.node("Reshape", [y, _shape(graph, 0, pooled, size, -1)], layer.name)
+        y = graph.node("ReduceMax", [y, _axes(graph, 2)], layer.name, keepdims=0)
+        return _sequence_from_keras(graph, y, f"{layer.name}_out"), 0
+    if kind in ("Add", "Multiply"):
+        op = "Add" if kind == "Add" else "Mul"
+        for other in inputs[1:]:
+            x = graph.node(op, [x, other], layer.name)
+        return x, tiles
+    if kind == "Activation":
+        return _activation(graph, x, layer.activation, layer.name), tiles
+    if kind == "Dropout":
+        return x, tiles
+    if kind == "ChannelPool":
+        return _pool_pair(graph, x, (3,), 3, layer.name), tiles
+    if kind == "TimePool":
+        # -> (1, batch, 1, 2C): a sequence of one sample, in one tile.
+        mean = _over_time(graph, "ReduceMean", x, f"{layer.name}_mean")
+        peak = _over_time(graph, "ReduceMax", x, f"{layer.name}_max")
+        return graph.node("Concat", [mean, peak], layer.name, axis=3), 1
+    if kind == "Flatten":
+        y = _tiled_to_keras(graph, x, length, f"{layer.name}_in")
+        return graph.node("Flatten", [y], layer.name, axis=1), 0
+    return None
 
 
 def _layer(graph: _Graph, layer, inputs: list[str], sequences: list[bool]) -> str:
@@ -222,11 +484,40 @@ def _layer(graph: _Graph, layer, inputs: list[str], sequences: list[bool]) -> st
     if kind == "Dropout":
         return x
     if kind == "ChannelPool":
-        return _pool_pair(graph, x, 1, layer.name)
+        return _pool_pair(graph, x, (1,), 1, layer.name)
     if kind == "TimePool":
         # (batch, C, 1, time) -> (batch, 2C, 1, 1): Keras's (batch, 1, 2C).
-        return _pool_pair(graph, x, 3, layer.name)
+        return _pool_pair(graph, x, (3,), 1, layer.name)
     raise ValueError(f"cannot export layer {layer.name} ({kind}) to ONNX")
+
+
+def _call(graph: _Graph, layer, tensors: list, names: dict) -> tuple[str, int]:
+    """ONNX nodes for one call of ``layer`` on the Keras ``tensors``: its output's
+    name and tile count, tiled where the layer and its inputs allow."""
+    inputs = [names[id(t)][0] for t in tensors]
+    tile_counts = [names[id(t)][1] for t in tensors]
+    lengths = [t.shape[1] if len(t.shape) == 3 else None for t in tensors]
+    tiles = max(tile_counts)
+    if tiles:
+        # Every input of more than one sample in the same tiles, those of one sample
+        # (CBAM's gates) tiled too, so that they broadcast.
+        aligned = all(
+            n == tiles or length == 1 for n, length in zip(tile_counts, lengths, strict=True)
+        )
+        if aligned:
+            inputs = [
+                _tiled_from_sequence(graph, x, 1, 1, f"{layer.name}_in") if n == 0 else x
+                for x, n in zip(inputs, tile_counts, strict=True)
+            ]
+            result = _tiled_layer(graph, layer, inputs, tiles, tensors[0].shape)
+            if result is not None:
+                return result
+    inputs = [
+        _tiled_to_sequence(graph, x, length, f"{layer.name}_in") if n else x
+        for x, n, length in zip(inputs, tile_counts, lengths, strict=True)
+    ]
+    # A Keras (batch, time, C) tensor is a sequence; (batch, F) a feature vector.
+    return _layer(graph, layer, inputs, [length is not None for length in lengths]), 0
 
 
 def _head_input(model, nodes: list):
@@ -250,12 +541,20 @@ def _head_input(model, nodes: list):
         head_input = tensor
 
 
-def to_onnx(model):
+def to_onnx(model, tiles: int | None = TILES):
     """Translate ``model`` (an :func:`ebscan.models.build` model) to an ONNX model.
 
     The ONNX model takes the same named inputs, (batch, length, 1) float32, and
     returns the class probabilities, (batch, n_classes). Weights are copied, so
     it scores like the Keras model to float32 rounding.
+
+    Parameters
+    ----------
+    model
+        The Keras model.
+    tiles
+        Sequences whose length this divides are carried cut into this many tiles
+        (see the module's docstring); None carries all as (batch, C, 1, time).
 
     Raises
     ------
@@ -265,7 +564,8 @@ def to_onnx(model):
     from onnx import TensorProto, checker, helper
 
     graph = _Graph()
-    names: dict[int, str] = {}
+    # Each Keras tensor's ONNX name and its tile count (0: not tiled).
+    names: dict[int, tuple[str, int]] = {}
     graph_inputs = []
     for tensor in model.inputs:
         length, channels = tensor.shape[1:]
@@ -274,7 +574,13 @@ def to_onnx(model):
                 tensor.name, TensorProto.FLOAT, ["batch", length, channels]
             )
         )
-        names[id(tensor)] = _sequence_from_keras(graph, tensor.name, f"{tensor.name}_in")
+        if tiles and length % tiles == 0:
+            names[id(tensor)] = (
+                _tiled_from_keras(graph, tensor.name, tiles, length, f"{tensor.name}_in"),
+                tiles,
+            )
+        else:
+            names[id(tensor)] = (_sequence_from_keras(graph, tensor.name, f"{tensor.name}_in"), 0)
     # Keras has no public walk over a functional model's calls; a layer called twice
     # (CBAM's shared MLP) has one node per call, and depth orders them (the output
     # at depth 0, so the walk goes from the deepest).
@@ -286,16 +592,13 @@ def to_onnx(model):
         layer = node.operation
         if type(layer).__name__ == "InputLayer":
             continue
-        inputs = [names[id(t)] for t in node.input_tensors]
-        # A Keras (batch, time, C) tensor is a sequence; (batch, F) a feature vector.
-        sequences = [len(t.shape) == 3 for t in node.input_tensors]
         (tensor,) = node.output_tensors
-        names[id(tensor)] = _layer(graph, layer, inputs, sequences)
+        names[id(tensor)] = _call(graph, layer, node.input_tensors, names)
         if head_input is not None and id(tensor) == id(head_input):
-            graph.nodes.append(helper.make_node("Identity", [names[id(tensor)]], [FEATURES]))
-            names[id(tensor)] = FEATURES
+            graph.nodes.append(helper.make_node("Identity", [names[id(tensor)][0]], [FEATURES]))
+            names[id(tensor)] = (FEATURES, 0)
     (output,) = model.outputs
-    graph.nodes.append(helper.make_node("Identity", [names[id(output)]], [PROBABILITIES]))
+    graph.nodes.append(helper.make_node("Identity", [names[id(output)][0]], [PROBABILITIES]))
     outputs = [
         helper.make_tensor_value_info(PROBABILITIES, TensorProto.FLOAT, ["batch", output.shape[-1]])
     ]
