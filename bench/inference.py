@@ -5,10 +5,12 @@ batch size the engines take turns, a few seconds each, several rounds, and the
 median rate is reported: the machines this runs on share their cores, and turns
 spread the noise over both engines alike. ``keras`` runs on whatever TensorFlow
 finds (the CPU here; a GPU when run on the lent accelerator machine);
-``onnxruntime`` runs the ONNX export on the CPU. Target (issue 5): at least 400
-segments/s on 2 CPU cores.
+``onnxruntime`` runs the ONNX export on the CPU, with sequences tiled as it is
+by default (``ebscan.models.onnx_export.TILES``) and, for comparison, with other
+tile counts (0: untiled). Target (issue 5): at least 400 segments/s on 2 CPU cores.
 
 Run: .venv/bin/python bench/inference.py [--batches 1 32 256] [--rounds 5] [--seconds 2]
+     [--tiles 25 0]
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 import tensorflow as tf
 
-from ebscan.inference import KerasPredictor, OnnxPredictor
+from ebscan.inference import MICRO_BATCH, KerasPredictor, OnnxPredictor
 from ebscan.models import build
+from ebscan.models.onnx_export import TILES, to_onnx
 
 from results import record
 
@@ -44,14 +47,18 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=2.0, help="per turn")
     parser.add_argument("--model", default="calnet")
+    parser.add_argument(
+        "--tiles", type=int, nargs="+", default=[TILES, 0], help="tile counts (0: untiled)"
+    )
     args = parser.parse_args()
     model = build(args.model)
     cores = f"{os.cpu_count()} cores"
     gpu = bool(tf.config.list_physical_devices("GPU"))
-    engines = {
-        "keras": (KerasPredictor(model), "GPU" if gpu else f"CPU ({cores})"),
-        "onnxruntime": (OnnxPredictor.from_keras(model), f"CPU ({cores})"),
-    }
+    engines = {"keras": (KerasPredictor(model), "GPU" if gpu else f"CPU ({cores})")}
+    for tiles in args.tiles:
+        layout = f"{tiles} tiles" if tiles else "untiled"
+        predictor = OnnxPredictor(to_onnx(model, tiles or None))
+        engines[f"onnxruntime ({layout})"] = (predictor, f"CPU ({cores})")
     rng = np.random.default_rng(0)
     rows = []
     for batch in args.batches:
@@ -85,8 +92,10 @@ def main() -> None:
         f"(1000, 1); median of {args.rounds} turns of {args.seconds:g} s per engine, "
         "the engines alternating, after one warm-up batch. Both engines use all cores; "
         "onnxruntime runs the feature extractor on micro-batches of "
-        f"{engines['onnxruntime'][0].micro_batch}, one core each, and the classifier head "
+        f"{MICRO_BATCH}, one core each, and the classifier head "
         "on the whole batch (batches of one micro-batch or less run whole, on all cores). "
+        f"Its default export cuts sequences into {TILES} tiles (convolutions by Fourier "
+        "transform); the untiled rows are the export without tiles. "
         "Target (issue 5): 400 segments/s on 2 cores.",
     )
 

@@ -1,7 +1,7 @@
 """Scoring shards with a trained model, one batch at a time.
 
 Two engines score a model: ``keras`` (TensorFlow, on a GPU when one is visible) and
-``onnxruntime`` (the model exported to ONNX, on the CPU: 1.5 to 4 times as fast as
+``onnxruntime`` (the model exported to ONNX, on the CPU: 2 to 4 times as fast as
 TensorFlow there, bench/inference.py). They agree to float32 rounding (about 3e-7
 in the score). ``auto`` takes ``keras`` when TensorFlow sees a GPU and
 ``onnxruntime`` otherwise.

@@ -1,9 +1,9 @@
 """Export a CALNet-family Keras model to ONNX, for inference with ONNX Runtime.
 
-On CPU, :class:`ebscan.inference.OnnxPredictor` scores CALNet 1.5 to 4 times as fast as TensorFlow
-(bench/inference.py), with the same probabilities to float32 rounding. ``tf2onnx``,
-the usual converter, does not support Keras 3, so this walks the Keras graph and
-writes ONNX nodes for the layers the models of :mod:`ebscan.models` use.
+On CPU, :class:`ebscan.inference.OnnxPredictor` scores CALNet 2 to 4 times as fast
+as TensorFlow (bench/inference.py), with the same probabilities to float32 rounding.
+``tf2onnx``, the usual converter, does not support Keras 3, so this walks the Keras
+graph and writes ONNX nodes for the layers the models of :mod:`ebscan.models` use.
 
 Sequences are carried in one of two layouts. Where its length divides into
 :data:`TILES` tiles, a sequence is *tiled*: (m, batch, tiles, channels), time cut
@@ -38,9 +38,9 @@ from ebscan.inference import FEATURES, PROBABILITIES
 
 OPSET = 18
 
-#: Tile count of tiled sequences (see the module's docstring): CALNet's LC branch
-#: in 25 tiles of 160, 40 and 10 samples scored 1.15 times as fast as in 10 or 50
-#: tiles, and 1.2 times as fast as untiled (bench/inference.py, 2 cores).
+#: Tile count of tiled sequences (see the module's docstring). CALNet with its LC
+#: branch in 25 tiles of 160, 40 and 10 samples scored 460 segments/s at batch 256 on
+#: 2 cores, in 10 or 50 tiles 423 and 457, untiled 390 (bench/inference.py).
 TILES = 25
 
 #: Layers that make up the classifier head when they end the model.
@@ -505,11 +505,11 @@ def _call(graph: _Graph, layer, tensors: list, names: dict) -> tuple[str, int]:
             n == tiles or length == 1 for n, length in zip(tile_counts, lengths, strict=True)
         )
         if aligned:
-            inputs = [
+            tiled = [
                 _tiled_from_sequence(graph, x, 1, 1, f"{layer.name}_in") if n == 0 else x
                 for x, n in zip(inputs, tile_counts, strict=True)
             ]
-            result = _tiled_layer(graph, layer, inputs, tiles, tensors[0].shape)
+            result = _tiled_layer(graph, layer, tiled, tiles, tensors[0].shape)
             if result is not None:
                 return result
     inputs = [
