@@ -322,10 +322,14 @@ def _tiled_conv1d(graph: _Graph, layer, x: str, m: int, tiles: int) -> str:
     """
     kernel, bias = _kernel_and_bias(layer)
     size, channels_in, channels_out = kernel.shape
+    # A sub-tile reads its neighbours' edges, so it must be as long as the reach.
     reach = max(_same_padding(size))
-    subs = [sub for sub in range(reach, m + 1) if m % sub == 0]
-    sub = min(subs, key=lambda sub: _dft_cost(size, sub, channels_in, channels_out))
-    if _dft_cost(size, sub, channels_in, channels_out) < size * channels_in:
+    cost, sub = min(
+        (_dft_cost(size, sub, channels_in, channels_out), sub)
+        for sub in range(reach, m + 1)
+        if m % sub == 0
+    )
+    if cost < size * channels_in:
         extended = _extended_tiles(graph, x, m, tiles, channels_in, sub, size)
         forward, weights, inverse = dft_convolution(kernel, sub)
         terms = len(forward)
@@ -400,7 +404,9 @@ def _tiled_layer(graph: _Graph, layer, inputs: list[str], tiles: int, shape: tup
             pooled_shape = _shape(graph, m // size, size, -1, tiles, channels)
             y = graph.node("Reshape", [x, pooled_shape], layer.name)
             return graph.node("ReduceMax", [y, _axes(graph, 1)], layer.name, keepdims=0), tiles
-        # Pooled windows would straddle tiles: pool in Keras's layout.
+        # Pooled windows would straddle tiles: pool in Keras's layout, which the tiled
+        # one reaches moving whole rows of channels (the (batch, C, 1, time) layout
+        # would reorder single numbers).
         y = _tiled_to_keras(graph, x, length, f"{layer.name}_in")
         pooled = length // size
         if pooled * size != length:
