@@ -12,6 +12,7 @@ import pytest
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 SPOC = SHARED / "data" / "tess-spoc-2min"
 FFI = SHARED / "data" / "tess-ffi-30min"
+FFI_KEPLER = SHARED / "data" / "tess-ffi-30min-kepler"
 CATALOGS = SHARED / "catalogs"
 TRUNCATED = SPOC / "tess2018206045859-s0001-0000000140599284-0120-s_lc.fits"
 CM_DRA_S24 = SPOC / "tess2020106103520-s0024-0000000199574208-0180-s_lc.fits"
@@ -38,6 +39,11 @@ def spoc_dir() -> Path:
 @pytest.fixture
 def ffi_dir() -> Path:
     return require_shared(FFI)
+
+
+@pytest.fixture
+def ffi_kepler_dir() -> Path:
+    return require_shared(FFI_KEPLER)
 
 
 @pytest.fixture
