@@ -26,7 +26,8 @@ from ebscan.mast import (
 )
 from ebscan.periodogram import calnet_period_grid
 from ebscan.preprocess import preprocess_file
-from ebscan.simulate import MODELS, build_mirror, noise_ppm, sector_times
+from ebscan.signals import SIGNALS
+from ebscan.simulate import build_mirror, noise_ppm, sector_times
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +89,7 @@ def test_simulated_periods_are_recovered_by_gls(tmp_path, subtype):
         tic=12345678,
         sector=5,
         subtype=subtype,
-        label=MODELS[subtype][0],
+        label=SIGNALS[subtype][0],
         tmag=9.0,
         ra=10.0,
         dec=-20.0,

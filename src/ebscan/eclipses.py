@@ -338,9 +338,64 @@ class EclipsePopulation:
     def __len__(self) -> int:
         return len(self.records)
 
-    def draw(self, rng: np.random.Generator) -> np.void:
-        """One system, uniformly among the records."""
-        return self.records[rng.integers(len(self.records))]
+    def draw(
+        self, rng: np.random.Generator, morphology: tuple[float, float] | None = None
+    ) -> np.void:
+        """One system, uniformly among the records (with a morphology in that range)."""
+        records = self.records
+        if morphology is not None:
+            low, high = morphology
+            records = records[(records["morphology"] >= low) & (records["morphology"] < high)]
+        return records[rng.integers(len(records))]
+
+    def smoothed(self, n: int, seed: int, bandwidth: float = 0.1) -> EclipsePopulation:
+        """``n`` synthetic systems drawn from a kernel density estimate of these.
+
+        Each is a random record with its period, widths, depth and depth ratio scaled by
+        ``exp(N(0, bandwidth))``, its secondary's offset from phase 0.5 likewise, and its
+        morphology moved by ``N(0, bandwidth / 3)``: systems like the catalogued ones
+        that are none of them.
+        """
+        rng = np.random.default_rng(seed)
+        picked = self.records[rng.integers(len(self.records), size=n)].copy()
+        for name in ("period", "primary_width", "primary_depth", "depth_ratio", "secondary_width"):
+            picked[name] *= np.exp(rng.normal(0, bandwidth, n))
+        picked["primary_depth"] = np.minimum(picked["primary_depth"], 0.95)
+        offset = (picked["secondary_phase"] - 0.5) * np.exp(rng.normal(0, bandwidth, n))
+        picked["secondary_phase"] = 0.5 + offset
+        picked["morphology"] = np.clip(picked["morphology"] + rng.normal(0, bandwidth / 3, n), 0, 1)
+        return EclipsePopulation(picked, f"{n} systems smoothed from {self.source} (seed {seed})")
+
+    def write(self, path: str | os.PathLike) -> None:
+        """Save as CSV (4 significant digits), with the source on a comment line."""
+        from ebscan.atomic import atomic_open
+
+        with atomic_open(path, newline="") as handle:
+            handle.write(f"# {self.source}\n")
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(ECLIPSE_FIELDS)
+            for record in self.records:
+                writer.writerow([f"{record[name]:.4g}" for name in ECLIPSE_FIELDS])
+
+    @classmethod
+    def read(cls, path: str | os.PathLike) -> EclipsePopulation:
+        """A population saved by :meth:`write`."""
+        with open(path, newline="") as handle:
+            source = handle.readline().removeprefix("# ").strip()
+            rows = list(csv.DictReader(handle))
+        records = np.zeros(len(rows), dtype=[(f, "f8") for f in ECLIPSE_FIELDS])
+        for name in ECLIPSE_FIELDS:
+            records[name] = [float(row[name]) for row in rows]
+        return cls(records, source)
+
+    @classmethod
+    def default(cls) -> EclipsePopulation:
+        """The population packaged with ebscan (:data:`DEFAULT_POPULATION`).
+
+        Smoothed from the Prsa et al. (2022) and Kepler EB catalogues, so the demo and
+        the simulator draw realistic eclipses without the catalogues at hand.
+        """
+        return cls.read(DEFAULT_POPULATION)
 
     @classmethod
     def from_catalogs(
@@ -402,6 +457,11 @@ class EclipsePopulation:
             source += f" + Kepler EB catalogue ({len(kepler)} systems)"
         return cls(records, source)
 
+
+#: The packaged population: ``python -m ebscan.eclipses`` writes it from the catalogues.
+DEFAULT_POPULATION = Path(__file__).parent / "data" / "eb_population.csv"
+#: Its size and seed.
+DEFAULT_POPULATION_SIZE, DEFAULT_POPULATION_SEED = 600, 2022
 
 #: Widest eclipses the spherical model draws: fractional radii summing to 0.8 (contact).
 MAX_RADIUS_SUM = 0.8
@@ -481,3 +541,32 @@ def binary_from_eclipses(
         excess = level * (depth - target)
         binary = replace(binary, third_light=excess / (excess + target))
     return binary
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Write the packaged population (:data:`DEFAULT_POPULATION`) from the catalogues."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m ebscan.eclipses", description=main.__doc__.splitlines()[0]
+    )
+    parser.add_argument("--catalogs", default="../shared/catalogs", help="like ../shared/catalogs")
+    parser.add_argument(
+        "--kepler-labels",
+        nargs="*",
+        default=[
+            "../shared/data/tess-ffi-30min/labels.csv",
+            "../shared/data/tess-ffi-30min-kepler/labels.csv",
+        ],
+        help="labels tables with kebc_period and kebc_morph",
+    )
+    parser.add_argument("--output", "-o", default=str(DEFAULT_POPULATION))
+    args = parser.parse_args(argv)
+    population = EclipsePopulation.from_catalogs(args.catalogs, args.kepler_labels)
+    population.smoothed(DEFAULT_POPULATION_SIZE, DEFAULT_POPULATION_SEED).write(args.output)
+    print(f"{args.output}: {DEFAULT_POPULATION_SIZE} systems smoothed from {population.source}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,10 +1,14 @@
 """Simulated TESS sectors in the SPOC 2-minute format, for the demo and the tests.
 
-Each star gets a class (eclipsing binaries of three morphologies and the usual
-impostors), a light curve with noise set by its TESS magnitude, a sector's
-cadence pattern (2-minute cadences, the mid-sector data downlink gap, scattered
-quality flags and NaNs) and a FITS file laid out like a SPOC ``*-s_lc.fits``
-product, so the real readers, downloader and pipeline run on it unchanged.
+Each star gets a class (eclipsing binaries of three morphologies from the physical model
+and catalogue population of :mod:`ebscan.eclipses`, and the usual impostors:
+:data:`ebscan.signals.SIGNALS`), a light curve with white noise set by its TESS
+magnitude and the systematics a SPOC light curve keeps (red noise, jumps at momentum
+dumps, ramps at orbit starts, scattered light: :func:`ebscan.signals.systematics`), a
+sector's cadence pattern (2-minute cadences, the mid-sector data downlink gap, flagged
+momentum dumps, scattered quality flags and NaNs) and a FITS file laid out like a SPOC
+``*-s_lc.fits`` product, so the real readers, downloader and pipeline run on it
+unchanged.
 """
 
 from __future__ import annotations
@@ -12,7 +16,6 @@ from __future__ import annotations
 import csv
 import io
 import os
-from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -22,6 +25,8 @@ from astropy.io import fits
 
 from ebscan import __version__
 from ebscan.atomic import atomic_open
+from ebscan.io import LightCurve
+from ebscan.signals import SIGNALS, systematics
 
 CADENCE_DAYS = 2.0 / 1440.0
 SECTOR_DAYS = 27.4
@@ -61,139 +66,16 @@ def noise_ppm(tmag: float) -> float:
     return 230.0 * 10 ** (0.33 * (tmag - 10.0))
 
 
-def _dip(phase: np.ndarray, half_width: float) -> np.ndarray:
-    """Eclipse profile of unit depth: rounded bottom (limb darkening), zero outside."""
-    x = np.clip(1.0 - (phase / half_width) ** 2, 0.0, None)
-    return np.sqrt(x)
+#: Days between momentum dumps (reaction-wheel desaturations) in the simulated sectors.
+MOMENTUM_DUMP_DAYS = 3.125
 
 
-def _wrapped(phase: np.ndarray) -> np.ndarray:
-    return (phase + 0.5) % 1.0 - 0.5
-
-
-def _eclipsing(rng, time, period, width, depth1, depth2, secondary_phase, ellipsoidal):
-    phase = (time - rng.uniform(0, period)) / period
-    flux = 1.0 - depth1 * _dip(_wrapped(phase), width / 2)
-    flux -= depth2 * _dip(_wrapped(phase - secondary_phase), width / 2)
-    return flux - ellipsoidal * np.cos(4 * np.pi * phase)
-
-
-def detached_eb(rng, time):
-    period = rng.uniform(1.0, 12.0)
-    depth = rng.uniform(0.03, 0.5)
-    eccentric = rng.uniform(-0.05, 0.05)
-    flux = _eclipsing(
-        rng,
-        time,
-        period,
-        rng.uniform(0.02, 0.06),
-        depth,
-        depth * rng.uniform(0.05, 0.9),
-        0.5 + eccentric,
-        0.0,
-    )
-    return flux, period
-
-
-def semidetached_eb(rng, time):
-    period = rng.uniform(0.5, 3.0)
-    depth = rng.uniform(0.05, 0.4)
-    flux = _eclipsing(
-        rng,
-        time,
-        period,
-        rng.uniform(0.08, 0.15),
-        depth,
-        depth * rng.uniform(0.1, 0.4),
-        0.5,
-        rng.uniform(0.005, 0.03),
-    )
-    return flux, period
-
-
-def contact_eb(rng, time):
-    period = rng.uniform(0.22, 0.6)
-    phase = (time - rng.uniform(0, period)) / period
-    amplitude = rng.uniform(0.05, 0.3)
-    unequal = rng.uniform(0.0, 0.2)
-    flux = 1.0 - amplitude * (0.5 - 0.5 * np.cos(4 * np.pi * phase))
-    flux -= unequal * amplitude * 0.5 * (1 + np.cos(2 * np.pi * phase))
-    return flux, period
-
-
-def rotator(rng, time):
-    period = rng.uniform(0.5, 15.0)
-    amplitude = rng.uniform(0.002, 0.03)
-    envelope = 1.0 + 0.3 * np.sin(2 * np.pi * time / rng.uniform(15, 60) + rng.uniform(0, 6.3))
-    phase = 2 * np.pi * time / period
-    spots = np.sin(phase + rng.uniform(0, 6.3)) + rng.uniform(0.1, 0.5) * np.sin(
-        2 * phase + rng.uniform(0, 6.3)
-    )
-    return 1.0 + amplitude * envelope * spots, period
-
-
-def _multiperiodic(rng, time, low, high, n_modes, amp_low, amp_high):
-    frequencies = rng.uniform(low, high, n_modes)
-    flux = np.ones_like(time)
-    for frequency in frequencies:
-        flux += rng.uniform(amp_low, amp_high) * np.sin(
-            2 * np.pi * frequency * time + rng.uniform(0, 6.3)
-        )
-    return flux, 1.0 / frequencies[0]
-
-
-def delta_scuti(rng, time):
-    return _multiperiodic(rng, time, 5.0, 50.0, rng.integers(2, 6), 0.0005, 0.01)
-
-
-def gamma_doradus(rng, time):
-    return _multiperiodic(rng, time, 0.3, 3.0, rng.integers(2, 5), 0.001, 0.01)
-
-
-def rr_lyrae(rng, time):
-    period = rng.uniform(0.3, 0.8)
-    phase = ((time - rng.uniform(0, period)) / period) % 1.0
-    amplitude = rng.uniform(0.2, 0.5)
-    # Fast rise over the first 15% of the cycle, slow decline: an RRab sawtooth.
-    shape = np.where(phase < 0.15, phase / 0.15, 1.0 - (phase - 0.15) / 0.85)
-    return 1.0 + amplitude * (shape**1.5 - 0.5), period
-
-
-def flare_star(rng, time):
-    flux, period = rotator(rng, time)
-    for start in rng.uniform(time[0], time[-1], rng.integers(3, 15)):
-        after = time >= start
-        flux[after] += rng.uniform(0.01, 0.5) * np.exp(
-            -(time[after] - start) / rng.uniform(0.005, 0.05)
-        )
-    return flux, period
-
-
-def planet_transit(rng, time):
-    period = rng.uniform(1.0, 10.0)
-    phase = _wrapped((time - rng.uniform(0, period)) / period)
-    duration = rng.uniform(1.0, 4.0) / 24.0
-    depth = rng.uniform(0.001, 0.01)
-    return 1.0 - depth * _dip(phase, duration / period / 2) ** 0.3, period
-
-
-def quiet(rng, time):
-    return 1.0 + rng.uniform(-0.001, 0.001) * (time - time.mean()) / np.ptp(time), 0.0
-
-
-#: Light-curve models by subtype, with their label.
-MODELS: dict[str, tuple[str, Callable]] = {
-    "detached": ("EB", detached_eb),
-    "semidetached": ("EB", semidetached_eb),
-    "contact": ("EB", contact_eb),
-    "rotator": ("non-EB", rotator),
-    "delta_scuti": ("non-EB", delta_scuti),
-    "gamma_doradus": ("non-EB", gamma_doradus),
-    "rr_lyrae": ("non-EB", rr_lyrae),
-    "flare_star": ("non-EB", flare_star),
-    "planet_transit": ("non-EB", planet_transit),
-    "quiet": ("non-EB", quiet),
-}
+def sector_events(sector: int) -> tuple[np.ndarray, np.ndarray]:
+    """Start times of a sector's two orbits and the times of its momentum dumps."""
+    time, in_gap = sector_times(sector)
+    orbit_starts = np.array([time[0], time[in_gap][-1] + CADENCE_DAYS])
+    dumps = time[0] + MOMENTUM_DUMP_DAYS * np.arange(1, int(SECTOR_DAYS / MOMENTUM_DUMP_DAYS) + 1)
+    return orbit_starts, dumps
 
 
 def spoc_filename(sector: int, tic: int) -> str:
@@ -206,7 +88,45 @@ def simulated_period(star: SimulatedStar, seed: int) -> float:
     """The period :func:`write_spoc_file` draws for ``star`` (same seed), without writing."""
     rng = np.random.default_rng([seed, star.sector, star.tic])
     time, _ = sector_times(star.sector)
-    return float(MODELS[star.subtype][1](rng, time)[1])
+    return float(SIGNALS[star.subtype][1](rng, time, CADENCE_DAYS)[1])
+
+
+def simulate_lightcurve(star: SimulatedStar, seed: int) -> tuple[LightCurve, float]:
+    """Simulate ``star``'s 2-minute light curve in memory, as :func:`write_spoc_file` writes it.
+
+    Returns
+    -------
+    (LightCurve, float)
+        The light curve (flux in e-/s, float32 precision as in the file) and the period
+        (days) of the drawn model (0 for a quiet star).
+    """
+    rng = np.random.default_rng([seed, star.sector, star.tic])
+    time, in_gap = sector_times(star.sector)
+    _, signal = SIGNALS[star.subtype]
+    relative, period = signal(rng, time, CADENCE_DAYS)
+    sigma = noise_ppm(star.tmag) * 1e-6
+    orbit_starts, dumps = sector_events(star.sector)
+    relative = relative * systematics(rng, time, orbit_starts, dumps, sigma)
+    level = 15_000.0 * 10 ** (-0.4 * (star.tmag - 10.0))
+    flux = level * (relative + rng.normal(0.0, sigma, time.size))
+    quality = np.zeros(time.size, dtype=np.int32)
+    quality[in_gap] = QUALITY_MANUAL_EXCLUDE
+    quality[np.searchsorted(time, dumps)] |= QUALITY_MOMENTUM_DUMP | QUALITY_DESAT
+    flagged = rng.choice(time.size, size=time.size // 200, replace=False)
+    quality[flagged] |= rng.choice([QUALITY_MOMENTUM_DUMP, QUALITY_DESAT], size=flagged.size)
+    flux[in_gap] = np.nan
+    flux[rng.choice(time.size, size=time.size // 500, replace=False)] = np.nan
+    lc = LightCurve(
+        time=time,
+        flux=flux.astype(np.float32).astype(np.float64),
+        quality=quality,
+        tic=star.tic,
+        sector=star.sector,
+        flux_column="PDCSAP_FLUX",
+        meta={"path": f"<simulated TIC {star.tic} sector {star.sector}>", "ra": star.ra,
+              "dec": star.dec, "tmag": star.tmag, "noise": level * sigma},
+    )  # fmt: skip
+    return lc, float(period)
 
 
 def write_spoc_file(path: str | os.PathLike, star: SimulatedStar, seed: int) -> float:
@@ -214,20 +134,9 @@ def write_spoc_file(path: str | os.PathLike, star: SimulatedStar, seed: int) -> 
 
     Returns the period (days) of the drawn model (0 for a quiet star).
     """
-    rng = np.random.default_rng([seed, star.sector, star.tic])
-    time, in_gap = sector_times(star.sector)
-    _, model = MODELS[star.subtype]
-    relative, period = model(rng, time)
-    sigma = noise_ppm(star.tmag) * 1e-6
-    level = 15_000.0 * 10 ** (-0.4 * (star.tmag - 10.0))
-    flux = level * (relative + rng.normal(0.0, sigma, time.size))
-    quality = np.zeros(time.size, dtype=np.int32)
-    quality[in_gap] = QUALITY_MANUAL_EXCLUDE
-    dumps = rng.choice(time.size, size=time.size // 200, replace=False)
-    quality[dumps] |= rng.choice([QUALITY_MOMENTUM_DUMP, QUALITY_DESAT], size=dumps.size)
-    flux[in_gap] = np.nan
-    flux[rng.choice(time.size, size=time.size // 500, replace=False)] = np.nan
-    error = np.full(time.size, level * sigma, dtype=np.float32)
+    lc, period = simulate_lightcurve(star, seed)
+    time, flux = lc.time, lc.flux
+    error = np.full(time.size, lc.meta["noise"], dtype=np.float32)
     primary = fits.PrimaryHDU()
     for key, value in {
         "TELESCOP": "TESS",
@@ -250,7 +159,7 @@ def write_spoc_file(path: str | os.PathLike, star: SimulatedStar, seed: int) -> 
             fits.Column("SAP_FLUX", "E", unit="e-/s", array=flux.astype(np.float32)),
             fits.Column("PDCSAP_FLUX", "E", unit="e-/s", array=flux.astype(np.float32)),
             fits.Column("PDCSAP_FLUX_ERR", "E", unit="e-/s", array=error),
-            fits.Column("QUALITY", "J", array=quality),
+            fits.Column("QUALITY", "J", array=lc.quality),
         ],
         name="LIGHTCURVE",
     )
@@ -292,8 +201,8 @@ def draw_stars(
     pool = tic_pool or 3 * n_stars
     population = np.random.default_rng(seed)
     tics = tic_base + population.choice(90_000_000, size=pool, replace=False)
-    eb_subtypes = [s for s, (label, _) in MODELS.items() if label == "EB"]
-    other = [s for s, (label, _) in MODELS.items() if label != "EB"]
+    eb_subtypes = [s for s, (label, _) in SIGNALS.items() if label == "EB"]
+    other = [s for s, (label, _) in SIGNALS.items() if label != "EB"]
     subtypes = [
         population.choice(eb_subtypes)
         if population.random() < eb_fraction
@@ -313,7 +222,7 @@ def draw_stars(
             tic=int(tics[i]),
             sector=sector,
             subtype=str(subtypes[i]),
-            label=MODELS[subtypes[i]][0],
+            label=SIGNALS[subtypes[i]][0],
             tmag=round(float(tmags[i]), 3),
             ra=round(float(ras[i]), 6),
             dec=round(float(decs[i]), 6),
