@@ -47,7 +47,7 @@ def test_shard_round_trip(spoc_dir, tmp_path):
     assert attrs["ebscan_version"] == __version__
     assert (attrs["n_segments"], attrs["n_files"], attrs["n_rejects"]) == (2, 2, 1)
     assert attrs["gap_days"] == 0.75 and attrs["min_points"] == 2000
-    assert attrs["spline_mode"] == "paper" and attrs["gls_method"] == "finufft"
+    assert attrs["spline_mode"] == "adaptive" and attrs["gls_method"] == "finufft"
     assert attrs["flux_column"] == "auto"
 
 

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from ebscan.errors import LightCurveError
-from ebscan.io import read_lightcurve
+from ebscan.io import LightCurve, read_lightcurve
 from ebscan.periodogram import METHODS, calnet_period_grid, gls
 from ebscan.resample import SPLINE_MODES, clip_top, minmax, resample
 from ebscan.segments import Segment, good_cadences, longest_stretch, split_segments
@@ -32,7 +32,8 @@ class PreprocessConfig:
     n_lc : int
         Length of the resampled light-curve vector.
     spline_mode : str
-        ``'paper'`` or ``'calnet-code'`` (see :mod:`ebscan.resample`).
+        ``'adaptive'``, ``'paper'`` or ``'calnet-code'`` (see
+        :mod:`ebscan.resample`).
     knot_spacing_days, clip_sigma, clip_rounds
         Options of the ``paper`` spline.
     gls_method : str
@@ -45,7 +46,7 @@ class PreprocessConfig:
     min_points: int = 2000
     clip_percentile: float = 99.0
     n_lc: int = 4000
-    spline_mode: str = "paper"
+    spline_mode: str = "adaptive"
     knot_spacing_days: float = 0.02
     clip_sigma: float = 3.0
     clip_rounds: int = 3
@@ -72,7 +73,7 @@ class PreprocessConfig:
 
     def spline_options(self) -> dict[str, float]:
         """Keyword options of the configured spline mode."""
-        if self.spline_mode == "paper":
+        if self.spline_mode != "calnet-code":
             return {
                 "knot_spacing_days": self.knot_spacing_days,
                 "clip_sigma": self.clip_sigma,
@@ -119,16 +120,15 @@ class FileResult:
         return self.reject_reason is not None
 
 
-def _segments_of(path: str, config: PreprocessConfig, result: FileResult) -> list[Segment]:
-    """Read ``path`` into ``result``'s header fields and return its kept segments."""
-    lc = read_lightcurve(path, config.flux_column)
+def _segments_of(lc: LightCurve, config: PreprocessConfig, result: FileResult) -> list[Segment]:
+    """Fill ``result``'s header fields from ``lc`` and return its kept segments."""
     result.tic, result.sector = lc.tic, lc.sector
     result.meta = {k: v for k, v in lc.meta.items() if k != "path"}
     time, flux = good_cadences(lc)
     segments = split_segments(time, flux, config.gap_days, config.min_points)
     if not segments:
         raise LightCurveError(
-            path,
+            result.path,
             f"no segment with at least {config.min_points} good cadences "
             f"(longest has {longest_stretch(time, config.gap_days)})",
         )
@@ -143,21 +143,22 @@ def _gls_row(path: str, segment: Segment, config: PreprocessConfig, period: np.n
         raise LightCurveError(path, f"segment {segment.index}: GLS {exc}") from None
 
 
-def preprocess_file(
-    path: str | os.PathLike,
+def preprocess_lightcurve(
+    lc: LightCurve,
     config: PreprocessConfig | None = None,
     period: np.ndarray | None = None,
     with_gls: bool = True,
 ) -> FileResult:
-    """Read, segment, clip, resample and (optionally) periodogram one light-curve file.
+    """Segment, clip, resample and (optionally) periodogram one light curve.
 
-    Never raises for bad input: a file that yields no segment comes back with
+    Never raises for bad input: a light curve that yields no segment comes back with
     ``reject_reason`` set, so a survey run goes on.
 
     Parameters
     ----------
-    path : str or os.PathLike
-        A light-curve FITS file.
+    lc : LightCurve
+        Columns of one light curve (:func:`ebscan.io.read_lightcurve`, or made in
+        memory: a simulated or injected one); ``lc.meta["path"]`` names it.
     config : PreprocessConfig, optional
         Defaults to the paper's parameters.
     period : numpy.ndarray, optional
@@ -172,11 +173,11 @@ def preprocess_file(
     """
     config = config or PreprocessConfig()
     period = calnet_period_grid() if period is None else period
-    path = os.fspath(path)
+    path = lc.meta.get("path", "<memory>")
     result = FileResult(path=path)
     try:
         lc_rows, gls_rows = [], []
-        for segment in _segments_of(path, config, result):
+        for segment in _segments_of(lc, config, result):
             seg_time, seg_flux = clip_top(segment.time, segment.flux, config.clip_percentile)
             lc_rows.append(
                 resample(
@@ -208,6 +209,37 @@ def preprocess_file(
     return result
 
 
+def preprocess_file(
+    path: str | os.PathLike,
+    config: PreprocessConfig | None = None,
+    period: np.ndarray | None = None,
+    with_gls: bool = True,
+) -> FileResult:
+    """Read one light-curve file and :func:`preprocess_lightcurve` it.
+
+    Never raises for bad input: an unreadable file comes back with
+    ``reject_reason`` set, as does one that yields no segment.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A light-curve FITS file.
+    config, period, with_gls
+        As for :func:`preprocess_lightcurve`.
+
+    Returns
+    -------
+    FileResult
+    """
+    config = config or PreprocessConfig()
+    path = os.fspath(path)
+    try:
+        lc = read_lightcurve(path, config.flux_column)
+    except LightCurveError as exc:
+        return FileResult(path=path, reject_reason=exc.reason)
+    return preprocess_lightcurve(lc, config, period, with_gls)
+
+
 def gls_vectors(
     path: str | os.PathLike,
     segment_indices: Iterable[int],
@@ -222,7 +254,8 @@ def gls_vectors(
         If the file no longer yields those segments (changed or unreadable).
     """
     path = os.fspath(path)
-    by_index = {s.index: s for s in _segments_of(path, config, FileResult(path=path))}
+    lc = read_lightcurve(path, config.flux_column)
+    by_index = {s.index: s for s in _segments_of(lc, config, FileResult(path=path))}
     rows = []
     for index in segment_indices:
         if index not in by_index:

@@ -1,13 +1,23 @@
 """Flare clipping and resampling of a segment to a fixed-length vector.
 
-Two spline modes turn a segment of any length into ``n_points`` samples scaled to
+Three spline modes turn a segment of any length into ``n_points`` samples scaled to
 [0, 1] (``SPLINE_MODES``):
 
+``adaptive`` (the default)
+    Where the cadences are dense enough for the knots of ``paper`` (at least
+    ``MIN_POINTS_PER_KNOT_INTERVAL`` per ``knot_spacing_days``: 2-minute and
+    200-second data), its least-squares spline with outliers removed above the fit
+    only (flares, cosmic rays), never below it (eclipses). Where they are not
+    (10- and 30-minute full-frame-image cadences, coarser than the knots), the
+    interpolating spline of ``calnet-code``: a least-squares spline with knots a
+    few cadences apart would smooth away eclipses only a few cadences long.
 ``paper``
     What Shan et al. (2025) describe: a least-squares cubic spline with knots
     every ``knot_spacing_days``, fitted, 3-sigma outliers removed and refitted
     ``clip_rounds`` times (Vanderburg & Johnson 2014), then evaluated on an even
-    grid. The spline averages the photometric noise away.
+    grid. The spline averages the photometric noise away. Clipping on both sides
+    erases every eclipse the knots cannot follow: the eclipses of a detached EB,
+    a few cadences long in a 30-minute light curve, are "outliers" and vanish.
 ``calnet-code``
     What their public code runs: an interpolating cubic spline (a knot at every
     cadence) on time rescaled to [0, 1]. It passes through every point, so its
@@ -86,6 +96,7 @@ def resample_paper(
     knot_spacing_days: float = 0.02,
     clip_sigma: float = 3.0,
     clip_rounds: int = 3,
+    clip_below: bool = True,
 ) -> np.ndarray:
     """Least-squares cubic spline with iterative sigma clipping (the paper's method).
 
@@ -105,6 +116,8 @@ def resample_paper(
     clip_rounds : int
         Rounds of clip-and-refit after the first fit; stops early once no
         cadence is removed.
+    clip_below : bool
+        Clip cadences below the fit too (the paper); otherwise only those above.
 
     Returns
     -------
@@ -116,9 +129,9 @@ def resample_paper(
     spline = _lsq_spline(time, flux, knot_spacing_days)
     for _ in range(clip_rounds):
         residuals = flux - spline(time)
-        deviation = np.abs(residuals - np.median(residuals[keep]))
-        sigma = 1.4826 * np.median(deviation[keep])
-        new_keep = deviation <= clip_sigma * sigma
+        offset = residuals - np.median(residuals[keep])
+        sigma = 1.4826 * np.median(np.abs(offset[keep]))
+        new_keep = (np.abs(offset) if clip_below else offset) <= clip_sigma * sigma
         if np.array_equal(new_keep, keep):
             break
         keep = new_keep
@@ -134,7 +147,30 @@ def resample_calnet_code(time: np.ndarray, flux: np.ndarray, n_points: int = 400
     return minmax(spline(np.linspace(0.0, 1.0, n_points)))
 
 
+def resample_adaptive(
+    time: np.ndarray,
+    flux: np.ndarray,
+    n_points: int = 4000,
+    knot_spacing_days: float = 0.02,
+    clip_sigma: float = 3.0,
+    clip_rounds: int = 3,
+) -> np.ndarray:
+    """The paper's spline clipped above the fit only, or the interpolant for coarse cadences.
+
+    Parameters are those of :func:`resample_paper`; the least-squares spline is used
+    when the median cadence leaves at least ``MIN_POINTS_PER_KNOT_INTERVAL`` cadences
+    per ``knot_spacing_days``, :func:`resample_calnet_code` otherwise.
+    """
+    cadence = float(np.median(np.diff(time)))
+    if knot_spacing_days >= MIN_POINTS_PER_KNOT_INTERVAL * cadence:
+        return resample_paper(
+            time, flux, n_points, knot_spacing_days, clip_sigma, clip_rounds, clip_below=False
+        )
+    return resample_calnet_code(time, flux, n_points)
+
+
 SPLINE_MODES: dict[str, Callable[..., np.ndarray]] = {
+    "adaptive": resample_adaptive,
     "paper": resample_paper,
     "calnet-code": resample_calnet_code,
 }
@@ -144,7 +180,7 @@ def resample(
     time: np.ndarray,
     flux: np.ndarray,
     n_points: int = 4000,
-    mode: str = "paper",
+    mode: str = "adaptive",
     *,
     path: str = "<memory>",
     **options: float,
@@ -157,13 +193,13 @@ def resample(
         One segment after top clipping.
     n_points : int
         Output length (4000 for CALNet).
-    mode : {'paper', 'calnet-code'}
+    mode : {'adaptive', 'paper', 'calnet-code'}
         See the module docstring.
     path : str
         File name used in error messages.
     **options
         Passed to the mode: ``knot_spacing_days``, ``clip_sigma`` and
-        ``clip_rounds`` for ``paper``; none for ``calnet-code``.
+        ``clip_rounds`` for ``adaptive`` and ``paper``; none for ``calnet-code``.
 
     Raises
     ------
