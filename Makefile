@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test test-slurm lint bench clean
+.PHONY: demo test test-slurm lint bench model clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,12 @@ test: lint
 # slurm-wlm and munge when missing; needs root): tests/test_slurm.py.
 test-slurm: $(VENV)/.installed
 	$(BIN)/python -m pytest -m slurm tests/test_slurm.py
+
+# The pretrained CALNet, rebuilt from ../shared (ebscan.recipe, config/pretrained.yaml;
+# about an hour on 2 cores) and installed into the package with its model card data.
+model: $(VENV)/.installed
+	$(BIN)/python -m ebscan.recipe --config config/pretrained.yaml --work build/pretrained --install
+	$(BIN)/python bench/pretrained.py
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/preprocess.py

@@ -128,15 +128,16 @@ def test_a_checkpoint_is_resumed_only_for_the_same_table_and_settings(tmp_path):
     table = tmp_path / "training_set.csv"
     table.write_text("shard,row,tic,sector,segment,label,subtype\ns.h5,0,1,1,0,1,EA\n")
     settings = {"model": "calnet", "seed": 42}
-    fingerprint = training_fingerprint(table, settings)
+    fingerprint = training_fingerprint([table], settings)
     backup = tmp_path / "backup"
     backup.mkdir()
     (backup / "state.json").write_text(json.dumps({"fingerprint": fingerprint, "epoch": 2}))
     assert _read_checkpoint(str(backup), fingerprint)["epoch"] == 2
     assert (
-        _read_checkpoint(str(backup), training_fingerprint(table, {**settings, "seed": 1})) is None
+        _read_checkpoint(str(backup), training_fingerprint([table], {**settings, "seed": 1}))
+        is None
     )
     table.write_text(table.read_text() + "s.h5,1,2,1,0,0,\n")
-    assert _read_checkpoint(str(backup), training_fingerprint(table, settings)) is None
+    assert _read_checkpoint(str(backup), training_fingerprint([table], settings)) is None
     (backup / "state.json").write_text('{"fingerprint": "')  # cut short by a kill
     assert _read_checkpoint(str(backup), fingerprint) is None

@@ -518,10 +518,10 @@ def _add_score(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument(
         "--model",
-        required=True,
         metavar="MODEL",
         help="a .keras model, or its ONNX export (model.onnx beside it in the workflow's "
-        "results) for the onnxruntime engine, which then never imports TensorFlow",
+        "results) for the onnxruntime engine, which then never imports TensorFlow "
+        "(default: the pretrained CALNet that ships with ebscan, docs/model-card.md)",
     )
     p.add_argument("--output", "-o", required=True, metavar="SCORES.csv")
     p.add_argument(
@@ -543,8 +543,11 @@ def _add_score(subparsers: argparse._SubParsersAction) -> None:
 
 def _score(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from ebscan.atomic import write_csv
-    from ebscan.inference import load_predictor, score_results
+    from ebscan.inference import load_predictor, resolve_engine, score_results
+    from ebscan.pretrained import pretrained_model
 
+    if args.model is None:
+        args.model = str(pretrained_model(resolve_engine(args.engine)))
     _check_inputs(parser, [args.model])
     try:
         config = PreprocessConfig(min_points=args.min_points)

@@ -256,16 +256,17 @@ def _save_weights(model, path: str) -> None:
     os.replace(tmp, path)
 
 
-def training_fingerprint(training_csv: str | os.PathLike, settings: dict) -> str:
-    """A hash of the training table and every setting that changes the trained weights.
+def training_fingerprint(tables: Iterable[str | os.PathLike], settings: dict) -> str:
+    """A hash of the training (and validation) tables and every setting that changes the weights.
 
     A checkpoint is resumed only when its fingerprint matches, so a stale backup from a
     different training set or configuration is never continued.
     """
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
-    with open(training_csv, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
+    for table in tables:
+        with open(table, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
     return digest.hexdigest()
 
 
@@ -290,12 +291,16 @@ def train_model(
     patience: int = 5,
     class_weight: bool = False,
     seed: int = 42,
+    validation_csv: str | os.PathLike | None = None,
 ) -> dict:
     """Train a registry model from a training table; write ``model.keras`` and ``model.json``.
 
     Every epoch is checkpointed in ``out_dir/backup``; an interrupted run with the same
     training table and settings resumes there and ends with the weights an uninterrupted
     run gets. Early stopping watches the validation loss and restores the best weights.
+    The validation segments are a ``validation_fraction`` of the table's stars, or,
+    given ``validation_csv``, the rows of that table (all of ``training_csv`` then
+    trains).
 
     Returns
     -------
@@ -316,7 +321,10 @@ def train_model(
     rows = read_training_set(training_csv)
     if not rows:
         raise ValueError(f"{training_csv}: no labelled segments to train on")
-    train_rows, val_rows = split_by_star(rows, validation_fraction, seed)
+    if validation_csv is None:
+        train_rows, val_rows = split_by_star(rows, validation_fraction, seed)
+    else:
+        train_rows, val_rows = rows, read_training_set(validation_csv)
     if not val_rows:
         raise ValueError(
             f"{training_csv}: no star left for validation; add stars or raise the fraction"
@@ -332,7 +340,8 @@ def train_model(
     # Everything but the epoch count: a resumed run may be asked for more epochs.
     settings = {"model": model, "hparams": resolved, **optimisation}
     backup = os.path.join(out_dir, "backup")
-    fingerprint = training_fingerprint(training_csv, settings)
+    tables = [training_csv] if validation_csv is None else [training_csv, validation_csv]
+    fingerprint = training_fingerprint(tables, settings)
     state = _read_checkpoint(backup, fingerprint)
     if state is None:
         shutil.rmtree(backup, ignore_errors=True)
@@ -387,6 +396,7 @@ def train_model(
         "hparams": resolved,
         "training": {
             "training_set": os.fspath(training_csv),
+            "validation_set": None if validation_csv is None else os.fspath(validation_csv),
             "epochs": epochs,
             **optimisation,
             "n_train": len(train_rows),

@@ -5,6 +5,7 @@ from snakemake.utils import validate
 
 from ebscan.config import parse_sectors
 from ebscan.mast import read_manifest
+from ebscan.pretrained import pretrained_model
 
 validate(config, "../schemas/config.schema.yaml")
 
@@ -14,11 +15,10 @@ try:
 except ValueError as error:
     raise WorkflowError(f"config: {error}")
 TRAINING = config["training"]
-if not (TRAINING["model_path"] or TRAINING["labels"] or TRAINING["catalogs"]):
-    raise WorkflowError(
-        "config: training.labels and training.catalogs are empty; give a labels CSV or "
-        "a catalogs folder to train on, or training.model_path to score with a trained model"
-    )
+# Without a model or anything to train on, the survey scores with the pretrained CALNet.
+PRETRAINED = TRAINING["model_path"] == "pretrained" or not (
+    TRAINING["model_path"] or TRAINING["labels"] or TRAINING["catalogs"]
+)
 
 R = config["results"]
 
@@ -28,9 +28,13 @@ wildcard_constraints:
     chunk=r"\d+",
 
 
-MODEL = TRAINING["model_path"] or f"{R}/model/model.keras"
-# The model for ONNX Runtime: infer jobs that score with it never import TensorFlow.
-ONNX_MODEL = f"{R}/model/model.onnx"
+if PRETRAINED:
+    MODEL = str(pretrained_model("keras"))
+    ONNX_MODEL = str(pretrained_model("onnxruntime"))
+else:
+    MODEL = TRAINING["model_path"] or f"{R}/model/model.keras"
+    # The model for ONNX Runtime: infer jobs that score with it never import TensorFlow.
+    ONNX_MODEL = f"{R}/model/model.onnx"
 LABELS = TRAINING["labels"] or f"{R}/training/labels.csv"
 VARIABLE_LABELS = [f"{R}/training/variable_labels.csv"] if TRAINING["gcvs"] else []
 # A saved GCVS table is an input (a new copy relabels); "vizier" is fetched by the rule.
