@@ -542,7 +542,11 @@ def _evaluate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if not rows:
         print("ebscan evaluate: error: no labelled segment in the shards", file=sys.stderr)
         return 2
-    metrics = evaluate_model(args.model, rows, args.out, args.threshold)
+    try:
+        metrics = evaluate_model(args.model, rows, args.out, args.threshold)
+    except ValueError as exc:  # how Keras refuses a file that is no model, with its name
+        print(f"ebscan evaluate: error: {exc}", file=sys.stderr)
+        return 2
     print(json.dumps(metrics["overall"], indent=1))
     return 0
 

@@ -23,7 +23,6 @@ import json
 import os
 import socket
 from datetime import UTC, datetime
-from types import TracebackType
 
 LOCK_NAME = ".ebscan.lock"
 
@@ -131,12 +130,7 @@ class ResultsLock:
         self.acquire()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.release()
 
 
