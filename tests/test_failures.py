@@ -168,7 +168,7 @@ def slow_mirror(tmp_path):
 
     build_mirror(tmp_path / "mirror", [1], 8, seed=3)
     with MirrorServer(
-        tmp_path / "mirror" / "files", tmp_path / "mirror", bytes_per_second=60_000
+        tmp_path / "mirror" / "files", tmp_path / "mirror", bytes_per_second=30_000
     ) as server:
         yield server
 

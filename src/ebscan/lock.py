@@ -108,7 +108,7 @@ class ResultsLock:
             "command": self.command,
             "pid": os.getpid(),
             "host": socket.gethostname(),
-            "user": getpass.getuser(),
+            "user": _user(),
             "started": datetime.now(UTC).isoformat(timespec="seconds"),
             "cwd": os.getcwd(),
         }
@@ -132,6 +132,14 @@ class ResultsLock:
 
     def __exit__(self, *exc_info: object) -> None:
         self.release()
+
+
+def _user() -> str:
+    """The user's name, or the uid where it has none (containers)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return str(os.getuid())
 
 
 def _read_holder(fd: int) -> dict:
