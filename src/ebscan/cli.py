@@ -155,9 +155,7 @@ def _merge(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         parser.error(f"no such shard: {missing[0]}")
     try:
         merge_shards(args.shards, args.output)
-    except InputError:
-        raise
-    except ValueError as exc:  # shards made with different parameters
+    except ValueError as exc:  # not shards, or shards made with different parameters
         print(f"ebscan merge: error: {exc}", file=sys.stderr)
         return 2
     return 0
@@ -180,9 +178,7 @@ def _gls(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         parser.error(f"no such shard: {args.shard}")
     try:
         moved = add_gls(args.shard, args.output)
-    except InputError:
-        raise
-    except ValueError as exc:  # a shard with GLS vectors already
+    except ValueError as exc:  # not a shard, or one with GLS vectors already
         print(f"ebscan gls: error: {exc}", file=sys.stderr)
         return 2
     if moved:
