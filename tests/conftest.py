@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import h5py
@@ -49,6 +50,16 @@ def ffi_kepler_dir() -> Path:
 @pytest.fixture
 def catalogs_dir() -> Path:
     return require_shared(CATALOGS)
+
+
+def download_command(manifest: Path, dest: Path) -> list[str]:
+    """``ebscan download`` of a manifest into ``dest``, one transfer at a time, quiet;
+    the download URL is for the caller to add."""
+    return [
+        *(sys.executable, "-m", "ebscan.cli", "download"),
+        *("--manifest", str(manifest), "--dest", str(dest)),
+        *("--concurrency", "1", "--no-progress"),
+    ]
 
 
 def survey_config(results: Path, server, labels: Path, **overrides) -> dict:

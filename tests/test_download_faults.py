@@ -13,7 +13,7 @@ import pytest
 from ebscan.mast import download_files, read_download_report, sector_manifest, write_manifest
 from ebscan.mirror_server import MirrorServer
 
-from conftest import SPOC, TRUNCATED
+from conftest import SPOC, TRUNCATED, download_command
 
 SECTOR1 = sorted(p.name for p in SPOC.glob("tess2018206045859-s0001-*-s_lc.fits"))
 
@@ -118,19 +118,7 @@ def test_killed_download_resumes_fetching_only_what_is_missing(spoc_dir, tmp_pat
         [{"filename": n, "tic": 0, "sector": 1, "uri": ""} for n in names], tmp_path / "m.csv"
     )
     dest = tmp_path / "lc"
-    command = [
-        sys.executable,
-        "-m",
-        "ebscan.cli",
-        "download",
-        "--manifest",
-        str(tmp_path / "m.csv"),
-        "--dest",
-        str(dest),
-        "--concurrency",
-        "1",
-        "--no-progress",
-    ]
+    command = download_command(tmp_path / "m.csv", dest)
     with MirrorServer(spoc_dir, bytes_per_second=8e6) as slow:
         process = subprocess.Popen(
             [*command, "--download-url", slow.download_url], stderr=subprocess.DEVNULL

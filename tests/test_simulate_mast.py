@@ -178,7 +178,7 @@ def test_manifest_and_download_over_http(mirror, server, tmp_path):
     ]
     outcomes = download_files(names, tmp_path / "lc", f"{server}/files/{{filename}}", retries=0)
     assert [o.status for o in outcomes] == ["downloaded"] * 4 + ["failed"]
-    assert outcomes[-1].reason == "HTTPError: HTTP Error 404: File not found"
+    assert outcomes[-1].reason == f"HTTP 404 File not found ({server}/files/{names[-1]})"
     for name in names[:4]:
         assert (tmp_path / "lc" / name).read_bytes() == (directory / "files" / name).read_bytes()
     again = download_files(names[:4], tmp_path / "lc", f"{server}/files/{{filename}}")

@@ -187,6 +187,23 @@ def test_tiny_calnet_learns_and_generalises_to_unseen_stars(trained, capsys):
         assert float(row["score"]) == pytest.approx(survey[(row["file"], row["segment"])], abs=1e-5)
 
 
+def test_score_exits_1_when_no_file_produced_a_segment(trained, capsys):
+    tmp_path, out, _, _ = trained
+    missing = tmp_path / "missing.fits"
+    argv = ["score", str(missing), "--model", str(out / "model.keras")]
+    assert main([*argv, "-o", str(tmp_path / "none.csv")]) == 1
+    assert capsys.readouterr().err.endswith(
+        f"rejected {missing}: cannot open: No such file or directory\n"
+        f"{tmp_path / 'none.csv'}: 0 segments of 1 files scored ({tmp_path / 'none.files.csv'})\n"
+        "ebscan score: error: none of the 1 input files produced a segment "
+        "(the reasons are above)\n"
+    )
+    with open(tmp_path / "none.files.csv") as handle:
+        (row,) = csv.DictReader(handle)
+    assert row["file"] == "missing.fits"  # relative to the table
+    assert row["reason"] == "cannot open: No such file or directory"
+
+
 def test_cli_train_rejects_unknown_hyperparameter(tmp_path, capsys):
     with pytest.raises(SystemExit) as info:
         main(

@@ -102,6 +102,43 @@ def test_every_light_curve_is_scored_or_rejected(survey):
     assert int(audit[0]["with_segments"]) + int(audit[0]["rejected"]) == 16
 
 
+def test_a_moved_results_folder_rebuilds_its_catalog_from_another_directory(survey, tmp_path):
+    """Paths are recorded relative to the file that records them: a results folder
+    copied elsewhere and named by a relative path from another working directory
+    still leads the catalog to every candidate's light curve."""
+    import shutil
+
+    root, config, _ = survey
+    elsewhere = tmp_path / "elsewhere"
+    shutil.copytree(root / "results", elsewhere / "results")
+    moved = elsewhere / "config.yaml"
+    moved.write_text(yaml.safe_dump({**config, "results": "results"}))
+    catalog = "results/catalog/candidates.csv"
+    rebuild = ["--configfile", str(moved), "--cores", "2", "--forcerun", "catalog", catalog]
+    hidden = root / "results.hidden"  # nothing may lead back to the original
+    (root / "results").rename(hidden)
+    try:
+        done = subprocess.run(
+            [*SNAKEMAKE, *rebuild],
+            cwd=elsewhere,
+            capture_output=True,
+            text=True,
+        )
+    finally:
+        hidden.rename(root / "results")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "localrule catalog:" in done.stdout + done.stderr
+    candidates = read_csv(elsewhere / catalog)
+    stars = read_csv(elsewhere / "results" / "catalog" / "stars.csv")
+    assert len(candidates) == len(stars) > 0  # threshold 0: every star
+    for row in candidates:
+        assert float(row["period"]) > 0
+        assert (elsewhere / "results" / "catalog" / row["plot"]).stat().st_size > 0
+        assert row["best_file"].startswith("../lightcurves/sector_")
+        assert (elsewhere / "results" / "catalog" / row["best_file"]).exists()
+    assert "no period or plot" not in (elsewhere / "results" / "logs" / "catalog.log").read_text()
+
+
 def test_snakemake_report_has_scores_model_and_candidates(survey, tmp_path):
     _, _, config_path = survey
     page = tmp_path / "report.html"

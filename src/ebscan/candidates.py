@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ebscan.atomic import atomic_open, write_csv
+from ebscan.catalog import with_recorded_paths
 from ebscan.catalogs import CatalogSet, known_eb_tics
 from ebscan.errors import LightCurveError
 from ebscan.io import read_lightcurve
@@ -195,13 +196,17 @@ def enrich(
 
 
 def write_catalog(rows: list[dict], csv_path: str | os.PathLike, ecsv_path: str | os.PathLike):
-    """Write the candidate catalog as CSV and as ECSV (with column descriptions)."""
+    """Write the candidate catalog as CSV and as ECSV (with column descriptions).
+
+    ``best_file`` is recorded relative to each file (:mod:`ebscan.paths`).
+    """
     from astropy.table import Table
 
     columns = [c for c in COLUMNS if c not in ("candidate",)]
-    write_csv(csv_path, rows, columns)
+    write_csv(csv_path, with_recorded_paths(rows, csv_path), columns)
     table = Table(
-        rows=[[str(r.get(c, "")) for c in columns] for r in rows] or None,
+        rows=[[str(r.get(c, "")) for c in columns] for r in with_recorded_paths(rows, ecsv_path)]
+        or None,
         names=columns,
         dtype=[str] * len(columns),
     )

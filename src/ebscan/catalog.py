@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 import math
 import os
 from collections.abc import Iterable
 
 from ebscan.atomic import write_csv
+from ebscan.paths import recorded, resolved
+from ebscan.tables import read_table
 
 STAR_FIELDS = (
     "tic",
@@ -28,9 +29,12 @@ STAR_FIELDS = (
 )
 
 
-def _read_csv(path: str | os.PathLike) -> list[dict]:
-    with open(path, newline="") as handle:
-        return list(csv.DictReader(handle))
+#: Columns of a segment score table that thresholding and the catalog read.
+_SCORE_COLUMNS = ("tic", "sector", "segment", "score", "source_file")
+
+
+def _read_scores(path: str | os.PathLike) -> list[dict]:
+    return read_table(path, _SCORE_COLUMNS, "score table")
 
 
 def threshold_scores(
@@ -42,8 +46,9 @@ def threshold_scores(
     """
     rows, fields = [], None
     for path in score_csvs:
-        for row in _read_csv(path):
+        for row in _read_scores(path):
             row["candidate"] = int(float(row["score"]) >= threshold)
+            row["source_file"] = recorded(resolved(row["source_file"], path), output)
             rows.append(row)
             fields = fields or list(row)
     write_csv(output, rows, fields or ["tic", "sector", "segment", "score", "candidate"])
@@ -60,11 +65,12 @@ def build_catalog(
     count of sectors above show how consistent the evidence is.
 
     Writes every scored star to ``stars_output`` and returns the candidates, best
-    first (:func:`ebscan.candidates.enrich` adds periods, flags and plots).
+    first (:func:`ebscan.candidates.enrich` adds periods, flags and plots), with
+    ``best_file`` as an absolute path (the table records it relative to itself).
     """
     stars: dict[int, dict] = {}
     for path in sector_csvs:
-        for row in _read_csv(path):
+        for row in _read_scores(path):
             tic = int(row["tic"])
             star = stars.setdefault(
                 tic,
@@ -81,7 +87,12 @@ def build_catalog(
             )
             score, sector = float(row["score"]), int(row["sector"])
             if score > star["best"][0]:
-                star["best"] = (score, sector, int(row["segment"]), row.get("source_file", ""))
+                star["best"] = (
+                    score,
+                    sector,
+                    int(row["segment"]),
+                    resolved(row["source_file"], path),
+                )
             star["scores"].append(score)
             star["sectors"].add(sector)
             if score >= threshold:
@@ -112,5 +123,10 @@ def build_catalog(
             }
         )
     table.sort(key=lambda r: (-float(r["max_score"]), r["tic"]))
-    write_csv(stars_output, table, STAR_FIELDS)
+    write_csv(stars_output, with_recorded_paths(table, stars_output), STAR_FIELDS)
     return [r for r in table if r["candidate"]]
+
+
+def with_recorded_paths(rows: list[dict], output: str | os.PathLike) -> list[dict]:
+    """Catalog rows with ``best_file`` as ``output`` records it (:mod:`ebscan.paths`)."""
+    return [{**row, "best_file": recorded(row["best_file"], output)} for row in rows]

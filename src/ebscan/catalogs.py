@@ -22,6 +22,7 @@ import numpy as np
 from astropy.io import ascii as astropy_ascii
 
 from ebscan.atomic import write_csv
+from ebscan.tables import read_table
 
 LABEL_FIELDS = ("tic", "sector", "label", "subtype", "source", "reason")
 #: Labels the training and evaluation stages use; anything else is left out.
@@ -401,27 +402,26 @@ def evaluation_labels(labels_csv: str | os.PathLike) -> list[dict]:
     original as subtype; planet hosts, candidates and corrupt files are ``excluded``.
     """
     rows = []
-    with open(labels_csv, newline="") as handle:
-        for row in csv.DictReader(handle):
-            original = row["label"]
-            if original == "EB":
-                label = POSITIVE
-            elif original.startswith("non-EB") or original in {"NONVAR", "GDOR", "DSCT", "RRLYR_C"}:
-                label = NEGATIVE
-            else:
-                label = "excluded"
-            if not row["tic"]:
-                continue
-            rows.append(
-                {
-                    "tic": int(row["tic"]),
-                    "sector": int(row["sector"]),
-                    "label": label,
-                    "subtype": original,
-                    "source": row.get("source_repo", ""),
-                    "reason": row.get("evidence", ""),
-                }
-            )
+    for row in read_table(labels_csv, ("tic", "sector", "label"), "labels table"):
+        original = row["label"]
+        if original == "EB":
+            label = POSITIVE
+        elif original.startswith("non-EB") or original in {"NONVAR", "GDOR", "DSCT", "RRLYR_C"}:
+            label = NEGATIVE
+        else:
+            label = "excluded"
+        if not row["tic"]:
+            continue
+        rows.append(
+            {
+                "tic": int(row["tic"]),
+                "sector": int(row["sector"]),
+                "label": label,
+                "subtype": original,
+                "source": row.get("source_repo", ""),
+                "reason": row.get("evidence", ""),
+            }
+        )
     return rows
 
 

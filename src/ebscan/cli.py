@@ -1,19 +1,28 @@
-"""The ``ebscan`` command line."""
+"""The ``ebscan`` command line.
+
+Every command fails the same way: one line on stderr, ``ebscan COMMAND: error: ...``,
+naming the file and the reason, and the exit status says what kind of failure it was:
+2 for a usage mistake (a bad option, or a file that is not what the option takes),
+1 for a failure (a full disk, the network, a results folder in use, no input that
+produced a segment), 130 for Ctrl-C. A traceback means a bug in ebscan.
+"""
 
 from __future__ import annotations
 
 import argparse
-import http.client
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
 
 from ebscan import __version__, mast
+from ebscan.errors import InputError, WriteError
 from ebscan.inference import ENGINES
+from ebscan.lock import ResultsLock, ResultsLocked, results_folder
 from ebscan.periodogram import METHODS, calnet_period_grid
 from ebscan.preprocess import PreprocessConfig, preprocess_files
 from ebscan.resample import SPLINE_MODES
-from ebscan.shards import ShardWriter, add_gls, merge_shards, source_files
+from ebscan.shards import ShardWriter, add_gls, merge_shards, open_shard, source_files
 
 
 def _positive_int(text: str) -> int:
@@ -66,7 +75,7 @@ def _add_preprocess(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--flux-column", default=None, help="flux column (default: PDCSAP_FLUX, else FLUX)"
     )
-    p.set_defaults(handler=_preprocess, subparser=p)
+    p.set_defaults(handler=_preprocess, subparser=p, writes=("output",))
 
 
 def _preprocess(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -97,7 +106,7 @@ def _preprocess(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
     done: set[str] = set()
     if args.append and os.path.exists(args.output):
         done = source_files(args.output)
-    todo = [os.fspath(f) for f in dict.fromkeys(files) if os.fspath(f) not in done]
+    todo = [os.fspath(f) for f in dict.fromkeys(files) if os.path.abspath(f) not in done]
     n_segments = n_rejects = 0
     try:
         period = None if args.no_gls else calnet_period_grid()
@@ -118,6 +127,18 @@ def _preprocess(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
         + (f" ({len(done)} files already there)" if done else ""),
         file=sys.stderr,
     )
+    return _no_segments_status("preprocess", len(todo), n_segments)
+
+
+def _no_segments_status(command: str, n_files: int, n_segments: int) -> int:
+    """1, with a line saying so, when files were given and none produced a segment."""
+    if n_files and not n_segments:
+        print(
+            f"ebscan {command}: error: none of the {n_files} input files produced a segment "
+            "(the reasons are above)",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 
@@ -125,7 +146,7 @@ def _add_merge(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("merge", help="merge shards made with the same parameters")
     p.add_argument("shards", nargs="+", metavar="SHARD.h5")
     p.add_argument("--output", "-o", required=True, metavar="MERGED.h5")
-    p.set_defaults(handler=_merge, subparser=p)
+    p.set_defaults(handler=_merge, subparser=p, writes=("output",))
 
 
 def _merge(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -134,7 +155,7 @@ def _merge(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         parser.error(f"no such shard: {missing[0]}")
     try:
         merge_shards(args.shards, args.output)
-    except (ValueError, OSError) as exc:
+    except ValueError as exc:  # not shards, or shards made with different parameters
         print(f"ebscan merge: error: {exc}", file=sys.stderr)
         return 2
     return 0
@@ -149,7 +170,7 @@ def _add_gls(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("shard", metavar="SHARD.h5")
     p.add_argument("--output", "-o", required=True, metavar="OUT.h5")
-    p.set_defaults(handler=_gls, subparser=p)
+    p.set_defaults(handler=_gls, subparser=p, writes=("output",))
 
 
 def _gls(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -157,13 +178,20 @@ def _gls(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         parser.error(f"no such shard: {args.shard}")
     try:
         moved = add_gls(args.shard, args.output)
-    except ValueError as exc:
+    except ValueError as exc:  # not a shard, or one with GLS vectors already
         print(f"ebscan gls: error: {exc}", file=sys.stderr)
         return 2
     if moved:
         print(
             f"{args.output}: {moved} source files unreadable now, moved to rejects", file=sys.stderr
         )
+        with open_shard(args.output) as shard:
+            if not shard.attrs["n_segments"]:
+                print(
+                    f"ebscan gls: error: none of the {moved} source files could be read again",
+                    file=sys.stderr,
+                )
+                return 1
     return 0
 
 
@@ -182,7 +210,7 @@ def _add_manifest(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--tics", metavar="FILE", help="keep only the TICs listed (one per line)")
     p.add_argument("--retries", type=int, default=5)
     p.add_argument("--timeout", type=float, default=60.0, help="seconds")
-    p.set_defaults(handler=_manifest, subparser=p)
+    p.set_defaults(handler=_manifest, subparser=p, writes=("output",))
 
 
 def _manifest(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -195,13 +223,7 @@ def _manifest(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
                 tics = {int(line) for line in handle if line.strip()}
         except (OSError, ValueError) as exc:
             parser.error(f"--tics {args.tics}: {exc}")
-    try:
-        rows = mast.sector_manifest(
-            args.sector, args.bulk_script_url, tics, args.retries, args.timeout
-        )
-    except (OSError, http.client.HTTPException) as exc:
-        print(f"ebscan manifest: error: sector {args.sector}: {exc}", file=sys.stderr)
-        return 1
+    rows = mast.sector_manifest(args.sector, args.bulk_script_url, tics, args.retries, args.timeout)
     mast.write_manifest(rows, args.output)
     print(f"{args.output}: {len(rows)} light curves of sector {args.sector}", file=sys.stderr)
     return 0
@@ -237,37 +259,53 @@ def _add_download(subparsers: argparse._SubParsersAction) -> None:
         help="per-file outcome table (default: DEST/download-report.tsv)",
     )
     p.add_argument("--no-progress", action="store_true")
-    p.set_defaults(handler=_download, subparser=p)
+    p.set_defaults(handler=_download, subparser=p, writes=("dest", "report"))
 
 
 def _download(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if "{filename}" not in args.download_url and "{uri}" not in args.download_url:
         parser.error("--download-url must contain {filename} or {uri}")
+    _check_inputs(parser, [args.manifest])
+    rows = mast.read_manifest(args.manifest)
+    status = 0
     try:
-        rows = mast.read_manifest(args.manifest)
-    except (OSError, KeyError, ValueError) as exc:
-        parser.error(f"--manifest {args.manifest}: not a manifest ({exc})")
-    outcomes = mast.download_files(
-        [row["filename"] for row in rows],
-        args.dest,
-        args.download_url,
-        args.concurrency,
-        args.retries,
-        args.timeout,
-        progress=not args.no_progress,
-    )
+        outcomes = mast.download_files(
+            [row["filename"] for row in rows],
+            args.dest,
+            args.download_url,
+            args.concurrency,
+            args.retries,
+            args.timeout,
+            progress=not args.no_progress,
+        )
+    except mast.DownloadInterrupted as interrupted:
+        outcomes, status = interrupted.outcomes, 130
     report = args.report or os.path.join(args.dest, "download-report.tsv")
-    mast.write_download_report(outcomes, report)
+    try:
+        mast.write_download_report(outcomes, report)
+    except WriteError as exc:
+        # The report is the only record of why each file failed: never lose it.
+        print(f"ebscan download: error: {exc}; the report follows", file=sys.stderr)
+        print(mast.download_report(outcomes), file=sys.stderr)
+        report, status = "above", status or 1
     failed = [o for o in outcomes if o.status == "failed"]
     for outcome in failed:
-        print(f"failed {outcome.filename}: {outcome.reason}", file=sys.stderr)
+        if outcome.reason != mast.INTERRUPTED:
+            print(f"failed {outcome.filename}: {outcome.reason}", file=sys.stderr)
     counts = {s: sum(o.status == s for o in outcomes) for s in ("downloaded", "present")}
     print(
         f"{args.dest}: {counts['downloaded']} downloaded, {counts['present']} already there, "
         f"{len(failed)} failed (report: {report})",
         file=sys.stderr,
     )
-    return 1 if failed else 0
+    if status == 130:
+        unfinished = sum(o.reason == mast.INTERRUPTED for o in outcomes)
+        print(
+            f"ebscan download: interrupted; {unfinished} files not fetched: run the same "
+            "command again to fetch them (partial transfers resume)",
+            file=sys.stderr,
+        )
+    return status or (1 if failed else 0)
 
 
 def _add_labels(subparsers: argparse._SubParsersAction) -> None:
@@ -308,7 +346,7 @@ def _add_labels(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--radius", type=float, default=10.0, metavar="ARCSEC", help="(--gcvs)")
     p.add_argument("--output", "-o", required=True, metavar="LABELS.csv")
-    p.set_defaults(handler=_labels, subparser=p)
+    p.set_defaults(handler=_labels, subparser=p, writes=("output",))
 
 
 def _labels(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -356,7 +394,7 @@ def _add_audit(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("results", metavar="RESULTS_DIR")
     p.add_argument("--sectors", nargs="+", help="sectors to check (default: all with a manifest)")
     p.add_argument("--output", "-o", metavar="AUDIT.tsv", help="also write the table here")
-    p.set_defaults(handler=_audit, subparser=p)
+    p.set_defaults(handler=_audit, subparser=p, writes=("output",))
 
 
 def _audit(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -371,11 +409,7 @@ def _audit(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         parser.error(str(exc))
     if not sectors:
         parser.error(f"{args.results}: no sector manifests found")
-    try:
-        rows = [audit_sector(args.results, sector) for sector in sectors]
-    except FileNotFoundError as exc:
-        print(f"ebscan audit: error: {exc.filename}: missing", file=sys.stderr)
-        return 1
+    rows = [audit_sector(args.results, sector) for sector in sectors]
     print("\t".join(AUDIT_FIELDS))
     for row in rows:
         print("\t".join(str(row[k]) for k in AUDIT_FIELDS))
@@ -388,8 +422,6 @@ def _audit(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 def _add_train(subparsers: argparse._SubParsersAction) -> None:
-    from ebscan.models import MODELS
-
     p = subparsers.add_parser(
         "train",
         help="train a model on labelled segments of shards",
@@ -399,7 +431,11 @@ def _add_train(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--shards", nargs="+", required=True, metavar="SHARD.h5")
     p.add_argument("--labels", required=True, metavar="LABELS.csv")
-    p.add_argument("--model", choices=sorted(MODELS), default="calnet")
+    # Checked when the command runs: the registry imports Keras, which would
+    # make every command, --help included, take seconds to start.
+    p.add_argument(
+        "--model", default="calnet", metavar="NAME", help="a model of the registry (docs/models.md)"
+    )
     p.add_argument(
         "--hparams",
         default="{}",
@@ -414,7 +450,7 @@ def _add_train(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--patience", type=_positive_int, default=5)
     p.add_argument("--class-weight", action="store_true")
     p.add_argument("--seed", type=int, default=42)
-    p.set_defaults(handler=_train, subparser=p)
+    p.set_defaults(handler=_train, subparser=p, writes=("out",))
 
 
 def _json_object(text: str, parser: argparse.ArgumentParser, option: str) -> dict:
@@ -484,7 +520,7 @@ def _add_evaluate(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--labels", required=True, metavar="LABELS.csv")
     p.add_argument("--out", required=True, metavar="DIR")
     p.add_argument("--threshold", type=float, default=0.9)
-    p.set_defaults(handler=_evaluate, subparser=p)
+    p.set_defaults(handler=_evaluate, subparser=p, writes=("out",))
 
 
 def _evaluate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -502,7 +538,11 @@ def _evaluate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if not rows:
         print("ebscan evaluate: error: no labelled segment in the shards", file=sys.stderr)
         return 2
-    metrics = evaluate_model(args.model, rows, args.out, args.threshold)
+    try:
+        metrics = evaluate_model(args.model, rows, args.out, args.threshold)
+    except ValueError as exc:  # how Keras refuses a file that is no model, with its name
+        print(f"ebscan evaluate: error: {exc}", file=sys.stderr)
+        return 2
     print(json.dumps(metrics["overall"], indent=1))
     return 0
 
@@ -538,12 +578,13 @@ def _add_score(subparsers: argparse._SubParsersAction) -> None:
         help="onnxruntime (fastest on CPU), keras (TensorFlow; GPU) or auto (keras "
         "when TensorFlow sees a GPU)",
     )
-    p.set_defaults(handler=_score, subparser=p)
+    p.set_defaults(handler=_score, subparser=p, writes=("output",))
 
 
 def _score(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from ebscan.atomic import write_csv
     from ebscan.inference import load_predictor, resolve_engine, score_results
+    from ebscan.paths import recorded
     from ebscan.pretrained import pretrained_model
 
     if args.model is None:
@@ -567,7 +608,7 @@ def _score(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         ),
         (per_file, files, ["file", "tic", "sector", "n_segments", "max_score", "reason"]),
     ):
-        write_csv(path, rows, fields)
+        write_csv(path, [{**row, "file": recorded(row["file"], path)} for row in rows], fields)
     for row in files:
         if row["reason"]:
             print(f"rejected {row['file']}: {row['reason']}", file=sys.stderr)
@@ -575,7 +616,7 @@ def _score(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         f"{args.output}: {len(segments)} segments of {len(files)} files scored ({per_file})",
         file=sys.stderr,
     )
-    return 0
+    return _no_segments_status("score", len(files), len(segments))
 
 
 def _add_vetted(subparsers: argparse._SubParsersAction) -> None:
@@ -592,7 +633,7 @@ def _add_vetted(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--output", "-o", required=True, metavar="VETTED.csv")
     p.add_argument("--include-unsure", action="store_true")
-    p.set_defaults(handler=_vetted, subparser=p)
+    p.set_defaults(handler=_vetted, subparser=p, writes=("output",))
 
 
 def _vetted(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -630,10 +671,42 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``ebscan`` console script; returns the exit status."""
+    """Entry point of the ``ebscan`` console script; returns the exit status.
+
+    The command holds the lock of every results folder it writes into
+    (:mod:`ebscan.lock`), and its expected failures end as one line on stderr.
+    """
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
-    return args.handler(args, args.subparser)
+    command = f"ebscan {args.command}"
+    try:
+        with contextlib.ExitStack() as locks:
+            for folder in _results_folders(args):
+                locks.enter_context(ResultsLock(folder, " ".join(["ebscan", *argv])))
+            return args.handler(args, args.subparser)
+    except KeyboardInterrupt:
+        print(f"{command}: interrupted", file=sys.stderr)
+        return 130
+    except InputError as exc:
+        print(f"{command}: error: {exc}", file=sys.stderr)
+        return 2
+    except (ResultsLocked, OSError) as exc:
+        print(f"{command}: error: {_failure(exc)}", file=sys.stderr)
+        return 1
+
+
+def _results_folders(args: argparse.Namespace) -> list[str]:
+    """The results folders (:func:`ebscan.lock.results_folder`) a command writes into."""
+    paths = [getattr(args, name) for name in args.writes if getattr(args, name)]
+    return sorted({folder for path in paths if (folder := results_folder(path))})
+
+
+def _failure(exc: Exception) -> str:
+    """One line for an expected failure (a plain OSError's own text leads with its errno)."""
+    if isinstance(exc, OSError) and not isinstance(exc, WriteError) and exc.filename:
+        return f"{exc.filename}: {exc.strerror}"
+    return str(exc)
 
 
 if __name__ == "__main__":

@@ -13,11 +13,11 @@ import csv
 import glob
 import os
 
-import h5py
 import numpy as np
 
 from ebscan.atomic import atomic_open
-from ebscan.shards import _as_str
+from ebscan.paths import recorded
+from ebscan.shards import open_shard, source_paths
 
 SCORE_FIELDS = (
     "tic",
@@ -238,10 +238,10 @@ def score_shard(
     """Write the EB score (softmax class 1) of every segment of ``shard`` as CSV, atomically.
 
     ``predictor`` comes from :func:`load_predictor`. Returns the number of segments
-    scored.
+    scored. ``source_file`` is recorded relative to ``output`` (:mod:`ebscan.paths`).
     """
     names = predictor.input_names
-    with h5py.File(shard, "r") as f, atomic_open(output, newline="") as handle:
+    with open_shard(shard) as f, atomic_open(output, newline="") as handle:
         segments = f["segments"]
         n = segments.shape[0]
         writer = csv.writer(handle)
@@ -251,7 +251,7 @@ def score_shard(
             x = {name: f[name][rows][..., None] for name in names}
             scores = predictor.predict_on_batch(x)[:, 1]
             table = segments[rows]
-            files = _as_str(table["source_file"])
+            files = [recorded(p, output) for p in source_paths(f, table["source_file"])]
             for i, record in enumerate(table):
                 writer.writerow(
                     [

@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import errno
 import http.client
+import io
 import os
 import random
 import re
+import socket
 import threading
 import time
 import urllib.error
@@ -29,9 +32,10 @@ from dataclasses import dataclass
 from tqdm import tqdm
 
 from ebscan import __version__
-from ebscan.atomic import write_csv
-from ebscan.errors import LightCurveError
+from ebscan.atomic import atomic_open, write_csv
+from ebscan.errors import LightCurveError, WriteError
 from ebscan.io import read_lightcurve
+from ebscan.tables import read_table
 
 BULK_SCRIPT_URL = (
     "https://archive.stsci.edu/missions/tess/download_scripts/sector/tesscurl_sector_{sector}_lc.sh"
@@ -42,6 +46,7 @@ S3_DOWNLOAD_URL = (
     "https://stpubdata.s3.amazonaws.com/tess/public/tid/s{sector:04d}/{tid_path}/{filename}"
 )
 MANIFEST_FIELDS = ("filename", "tic", "sector", "uri")
+DOWNLOAD_REPORT_FIELDS = ("filename", "status", "bytes", "reason")
 USER_AGENT = f"ebscan/{__version__} (TESS eclipsing-binary survey)"
 
 _CURL_LINE = re.compile(r"^\s*curl\b.*?\s-o\s+(\S+)\s+(\S+)\s*$")
@@ -85,11 +90,34 @@ def parse_bulk_script(text: str) -> list[dict]:
     return products
 
 
+def bulk_script(filenames: Iterable[str]) -> str:
+    """A bulk download script as MAST publishes them: one ``curl`` line per product
+    (what :func:`parse_bulk_script` reads)."""
+    lines = ["#!/bin/sh"]
+    lines += [f"curl -C - -L -o {name} {product_url(DOWNLOAD_URL, name)}" for name in filenames]
+    return "\n".join(lines) + "\n"
+
+
+def product_sector(filename: str) -> int | None:
+    """The sector of a product named as MAST names them, else None."""
+    product = _PRODUCT.search(filename)
+    return int(product.group(1)) if product else None
+
+
 class IncompleteDownload(OSError):
     """A transfer that ended short or produced a file that does not verify."""
 
 
-#: Failures worth another try: the network or the server may do better next time.
+class FetchError(OSError):
+    """A URL that could not be fetched: what it was for, the URL and why."""
+
+    def __init__(self, url: str, reason: str, purpose: str = "") -> None:
+        super().__init__(f"{purpose}: {url}: {reason}" if purpose else f"{url}: {reason}")
+        self.url, self.reason = url, reason
+
+
+#: Failures worth another try: the network or the server may do better next time
+#: (but see :func:`permanent`).
 TRANSIENT = (
     urllib.error.URLError,
     http.client.HTTPException,
@@ -99,39 +127,71 @@ TRANSIENT = (
 )
 
 
-def _retrying(call: Callable, retries: int, backoff: float):
+def permanent(exc: BaseException) -> bool:
+    """Whether another try cannot mend ``exc``: an HTTP answer 4xx (but 408 Request
+    Timeout and 429 Too Many Requests), or a host name that does not resolve (no
+    network, no DNS, or a typo in the URL: waiting does not change any of them)."""
+    if isinstance(exc, urllib.error.HTTPError):
+        return exc.code < 500 and exc.code not in (408, 429)
+    return isinstance(exc, urllib.error.URLError) and isinstance(exc.reason, socket.gaierror)
+
+
+def describe(exc: BaseException) -> str:
+    """A network failure in a few words: ``HTTP 404 Not Found``, ``host ... not found``."""
+    if isinstance(exc, urllib.error.HTTPError):
+        return f"HTTP {exc.code} {exc.reason}"
+    if isinstance(exc, urllib.error.URLError):
+        if isinstance(exc.reason, socket.gaierror):
+            return f"cannot resolve the host name ({exc.reason.strerror}; offline?)"
+        return str(exc.reason)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _retrying(call: Callable, retries: int, backoff: float, stop: threading.Event | None = None):
     """Run ``call`` with exponential backoff and jitter on transient failures.
 
     Retried: timeouts, dropped connections, short bodies, files that fail
-    verification, HTTP 5xx and 429 (waiting ``Retry-After`` seconds when the server
-    says so). Other HTTP errors (404, 403, ...) propagate at once.
+    verification, HTTP 5xx, 408 and 429 (waiting ``Retry-After`` seconds when the
+    server says so). Permanent failures (:func:`permanent`) propagate at once. A
+    ``stop`` event set during a wait ends the wait early.
     """
+    pause = stop.wait if stop is not None else time.sleep
     attempt = 0
     while True:
         try:
             return call()
-        except urllib.error.HTTPError as exc:
-            if (exc.code < 500 and exc.code != 429) or attempt == retries:
+        except TRANSIENT as exc:
+            if permanent(exc) or attempt == retries:
                 raise
-            retry_after = exc.headers.get("Retry-After", "")
+            retry_after = (
+                exc.headers.get("Retry-After", "")
+                if isinstance(exc, urllib.error.HTTPError)
+                else ""
+            )
             delay = float(retry_after) if retry_after.isdigit() else backoff * 2**attempt
-        except TRANSIENT:
-            if attempt == retries:
-                raise
-            delay = backoff * 2**attempt
-        time.sleep(delay * random.uniform(0.5, 1.5))
+        pause(delay * random.uniform(0.5, 1.5))
         attempt += 1
 
 
 def fetch_text(url: str, retries: int = 5, timeout: float = 60.0, backoff: float = 1.0) -> str:
-    """GET ``url`` as text, retrying transient failures."""
+    """GET ``url`` as text, retrying transient failures.
+
+    Raises
+    ------
+    FetchError
+        Naming the URL and the last failure, once the retries are spent or at once
+        for a permanent failure.
+    """
 
     def get() -> str:
         request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.read().decode()
 
-    return _retrying(get, retries, backoff)
+    try:
+        return _retrying(get, retries, backoff)
+    except (OSError, http.client.HTTPException) as exc:
+        raise FetchError(url, describe(exc)) from exc
 
 
 def sector_manifest(
@@ -141,10 +201,19 @@ def sector_manifest(
     retries: int = 5,
     timeout: float = 60.0,
 ) -> list[dict]:
-    """The light-curve products of one sector, optionally restricted to some TICs."""
-    products = parse_bulk_script(
-        fetch_text(bulk_script_url.format(sector=sector), retries, timeout)
-    )
+    """The light-curve products of one sector, optionally restricted to some TICs.
+
+    Raises
+    ------
+    FetchError
+        When the sector's bulk script cannot be fetched (the message names the
+        sector and the URL).
+    """
+    try:
+        text = fetch_text(bulk_script_url.format(sector=sector), retries, timeout)
+    except FetchError as exc:
+        raise FetchError(exc.url, exc.reason, f"sector {sector} bulk script") from exc
+    products = parse_bulk_script(text)
     products = [p for p in products if p["sector"] == sector]
     if tics is not None:
         wanted = set(tics)
@@ -158,11 +227,42 @@ def write_manifest(rows: list[dict], path: str | os.PathLike) -> None:
 
 
 def read_manifest(path: str | os.PathLike) -> list[dict]:
-    """Rows of a manifest CSV, with ``tic`` and ``sector`` as int."""
-    with open(path, newline="") as handle:
-        return [
-            {**r, "tic": int(r["tic"]), "sector": int(r["sector"])} for r in csv.DictReader(handle)
-        ]
+    """Rows of a manifest CSV, with ``tic`` and ``sector`` as int.
+
+    Raises
+    ------
+    InputError
+        For an empty file or a table without the manifest's columns.
+    """
+    return [
+        {**r, "tic": int(r["tic"]), "sector": int(r["sector"])}
+        for r in read_table(path, MANIFEST_FIELDS, "manifest")
+    ]
+
+
+#: Why a file that an interrupted download did not finish failed.
+INTERRUPTED = "interrupted (a partial file is kept; run again to resume)"
+#: Errors of writing a download that no retry mends.
+_DISK_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM)
+
+
+class _Stopped(Exception):
+    """A transfer ended on request (Ctrl-C); never retried."""
+
+
+class DownloadInterrupted(KeyboardInterrupt):
+    """Ctrl-C during :func:`download_files`.
+
+    Attributes
+    ----------
+    outcomes : list of DownloadOutcome
+        Every file's outcome, in input order: what arrived, and ``failed`` with
+        :data:`INTERRUPTED` for the rest.
+    """
+
+    def __init__(self, outcomes: list[DownloadOutcome]) -> None:
+        super().__init__()
+        self.outcomes = outcomes
 
 
 @dataclass(frozen=True)
@@ -210,6 +310,7 @@ def download_file(
     timeout: float = 60.0,
     backoff: float = 1.0,
     on_bytes: Callable[[int], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> DownloadOutcome:
     """Fetch one product into ``dest`` unless a verified copy is already there.
 
@@ -235,11 +336,15 @@ def download_file(
         First delay between attempts, in seconds.
     on_bytes : callable, optional
         Called with the size of every chunk received (progress reporting).
+    stop : threading.Event, optional
+        When set, the transfer ends after the chunk in hand (failed, ``interrupted``;
+        the partial file stays for the next run to resume).
 
     Returns
     -------
     DownloadOutcome
-        ``status`` is ``present``, ``downloaded`` or ``failed`` (with the reason).
+        ``status`` is ``present``, ``downloaded`` or ``failed`` (with the reason:
+        what went wrong and the URL).
     """
     dest = os.fspath(dest)
     final = os.path.join(dest, filename)
@@ -250,6 +355,8 @@ def download_file(
     url = product_url(download_url, filename)
 
     def attempt() -> None:
+        if stop is not None and stop.is_set():
+            raise _Stopped
         have = os.path.getsize(part) if os.path.exists(part) else 0
         headers = {"User-Agent": USER_AGENT}
         if have:
@@ -264,12 +371,19 @@ def download_file(
             raise
         expected = response.headers.get("Content-Length")
         received = 0
-        with response, open(part, "ab" if response.status == 206 else "wb") as out:
-            while chunk := response.read(1 << 16):
-                out.write(chunk)
-                received += len(chunk)
-                if on_bytes:
-                    on_bytes(len(chunk))
+        try:
+            with response, open(part, "ab" if response.status == 206 else "wb") as out:
+                while chunk := response.read(1 << 16):
+                    out.write(chunk)
+                    received += len(chunk)
+                    if on_bytes:
+                        on_bytes(len(chunk))
+                    if stop is not None and stop.is_set():
+                        raise _Stopped
+        except OSError as exc:
+            if exc.errno in _DISK_ERRORS:
+                raise WriteError(final, exc) from exc
+            raise
         if expected is not None and received < int(expected):
             # A dropped connection: keep the part, the next attempt asks for the rest.
             raise IncompleteDownload(f"connection closed after {received} of {expected} bytes")
@@ -279,9 +393,13 @@ def download_file(
             raise IncompleteDownload(f"verification failed: {problem}")
 
     try:
-        _retrying(attempt, retries, backoff)
+        _retrying(attempt, retries, backoff, stop)
+    except _Stopped:
+        return DownloadOutcome(filename, "failed", 0, INTERRUPTED)
+    except WriteError as exc:
+        return DownloadOutcome(filename, "failed", 0, str(exc))
     except (OSError, http.client.HTTPException) as exc:
-        return DownloadOutcome(filename, "failed", 0, f"{type(exc).__name__}: {exc}")
+        return DownloadOutcome(filename, "failed", 0, f"{describe(exc)} ({url})")
     os.replace(part, final)
     return DownloadOutcome(filename, "downloaded", os.path.getsize(final))
 
@@ -299,6 +417,12 @@ def download_files(
     """Download many products, at most ``concurrency`` at a time, in input order.
 
     With ``progress``, a bar on stderr shows bytes, rate, and files done and failed.
+
+    Raises
+    ------
+    DownloadInterrupted
+        On Ctrl-C: transfers in flight stop after their current chunk, the others
+        never start, and the exception carries every file's outcome.
     """
     names = list(filenames)
     bar = tqdm(
@@ -312,10 +436,13 @@ def download_files(
     )
     done = failed = 0
     lock = threading.Lock()
+    stop = threading.Event()
 
     def one(name: str) -> DownloadOutcome:
         nonlocal done, failed
-        outcome = download_file(name, dest, download_url, retries, timeout, backoff, bar.update)
+        outcome = download_file(
+            name, dest, download_url, retries, timeout, backoff, bar.update, stop
+        )
         with lock:
             done += 1
             failed += outcome.status == "failed"
@@ -323,16 +450,38 @@ def download_files(
         return outcome
 
     with bar, ThreadPoolExecutor(max_workers=max(concurrency, 1)) as pool:
-        return list(pool.map(one, names))
+        futures = [pool.submit(one, name) for name in names]
+        try:
+            return [future.result() for future in futures]
+        except KeyboardInterrupt:
+            stop.set()
+            for future in futures:
+                future.cancel()
+            pool.shutdown(wait=True)
+            outcomes = [
+                DownloadOutcome(name, "failed", 0, INTERRUPTED)
+                if future.cancelled()
+                else future.result()
+                for name, future in zip(names, futures, strict=True)
+            ]
+            raise DownloadInterrupted(outcomes) from None
+
+
+def download_report(outcomes: list[DownloadOutcome]) -> str:
+    """The download report: one row per file (``DOWNLOAD_REPORT_FIELDS``), as TSV text."""
+    text = io.StringIO()
+    writer = csv.DictWriter(text, DOWNLOAD_REPORT_FIELDS, delimiter="\t")
+    writer.writeheader()
+    writer.writerows(dataclasses.asdict(o) for o in outcomes)
+    return text.getvalue()
 
 
 def write_download_report(outcomes: list[DownloadOutcome], path: str | os.PathLike) -> None:
-    """Write one row per file (filename, status, bytes, reason) as TSV, atomically."""
-    fields = ("filename", "status", "bytes", "reason")
-    write_csv(path, (dataclasses.asdict(o) for o in outcomes), fields, delimiter="\t")
+    """Write :func:`download_report` to ``path``, atomically."""
+    with atomic_open(path, newline="") as handle:
+        handle.write(download_report(outcomes))
 
 
 def read_download_report(path: str | os.PathLike) -> list[dict]:
     """Rows of a download report."""
-    with open(path, newline="") as handle:
-        return list(csv.DictReader(handle, delimiter="\t"))
+    return read_table(path, DOWNLOAD_REPORT_FIELDS, "download report", delimiter="\t")

@@ -3,21 +3,30 @@
 It serves light-curve files under MAST's download path
 (``/api/v0.1/Download/file/?uri=mast:TESS/product/<name>``) and bulk scripts under
 MAST's script path (``/missions/tess/download_scripts/sector/tesscurl_sector_<N>_lc.sh``),
-so a config differs from the real one only in its host. It honours HTTP Range
-requests, and can inject the faults that real transfers meet, per file and per
-request: a connection dropped mid-body, 503 with Retry-After, a truncated body sent
-as if complete, a stall longer than the client's timeout.
+so a config differs from the real one only in its host. A sector without a script
+file gets one made from the products of that sector in the files folder. It honours
+HTTP Range requests, and can inject the faults that real transfers meet, per file
+and per request: a connection dropped mid-body, 503 with Retry-After, a truncated
+body sent as if complete, a stall longer than the client's timeout.
+
+``python -m ebscan.mirror_server FOLDER`` serves a folder of light curves (named as
+MAST names them) until Ctrl-C, and prints the two URL templates for the config.
 """
 
 from __future__ import annotations
 
+import argparse
 import http.server
 import os
 import re
+import sys
 import threading
 import time
 from collections import defaultdict, deque
+from collections.abc import Sequence
 from urllib.parse import parse_qs, unquote, urlparse
+
+from ebscan.mast import bulk_script, product_sector
 
 DOWNLOAD_PATH = "/api/v0.1/Download/file/"
 SCRIPT_PATH = "/missions/tess/download_scripts/sector/"
@@ -32,7 +41,8 @@ class MirrorServer(http.server.ThreadingHTTPServer):
     files_dir : path
         Folder of ``*.fits`` products.
     scripts_dir : path
-        Folder of ``tesscurl_sector_<N>_lc.sh`` scripts (defaults to ``files_dir``).
+        Folder of ``tesscurl_sector_<N>_lc.sh`` scripts (defaults to ``files_dir``);
+        a sector without one gets a script of its products in ``files_dir``.
     port : int
         0 picks a free port (see ``url``).
     bytes_per_second : float, optional
@@ -91,6 +101,15 @@ class MirrorServer(http.server.ThreadingHTTPServer):
             raise ValueError(f"unknown fault(s) {sorted(unknown)}; choose from {FAULTS}")
         self.faults[filename].extend(faults)
 
+    def sectors(self) -> dict[int, list[str]]:
+        """The products in ``files_dir`` by sector, names sorted."""
+        found: dict[int, list[str]] = defaultdict(list)
+        for name in sorted(os.listdir(self.files_dir)):
+            sector = product_sector(name)
+            if sector is not None:
+                found[sector].append(name)
+        return dict(found)
+
     def next_fault(self, filename: str, start: int) -> str | None:
         with self._lock:
             self.requests.append((filename, start))
@@ -115,6 +134,7 @@ class MirrorServer(http.server.ThreadingHTTPServer):
 
 
 _RANGE = re.compile(r"bytes=(\d+)-$")
+_SCRIPT = re.compile(r"tesscurl_sector_(\d+)_lc\.sh")
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -132,9 +152,21 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             uri = unquote(parse_qs(url.query).get("uri", [""])[0])
             self._product(uri.removeprefix("mast:TESS/product/"))
         elif url.path.startswith(SCRIPT_PATH):
-            self._file(os.path.join(self.server.scripts_dir, os.path.basename(url.path)))
+            self._script(os.path.basename(url.path))
         else:
             self._error(404, "not found")
+
+    def _script(self, name: str) -> None:
+        path = os.path.join(self.server.scripts_dir, name)
+        asked = _SCRIPT.fullmatch(name)
+        if os.path.isfile(path) or not asked:
+            self._file(path)
+            return
+        products = self.server.sectors().get(int(asked.group(1)))
+        if not products:
+            self._error(404, "not found")
+            return
+        self._send_body(bulk_script(products).encode())
 
     def _error(self, code: int, message: str, headers: dict | None = None) -> None:
         body = message.encode()
@@ -150,7 +182,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._error(404, "not found")
             return
         with open(path, "rb") as handle:
-            body = handle.read()
+            self._send_body(handle.read())
+
+    def _send_body(self, body: bytes) -> None:
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -200,3 +234,53 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(body[offset : offset + step])
             if rate:
                 time.sleep(step / rate)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m ebscan.mirror_server``: serve a folder of light curves until Ctrl-C."""
+    parser = argparse.ArgumentParser(
+        prog="python -m ebscan.mirror_server",
+        description="Serve a folder of TESS light curves on 127.0.0.1 under MAST's URL "
+        "paths, with a bulk download script per sector, so that the workflow and "
+        "`ebscan manifest`/`download` run against it as against MAST.",
+    )
+    parser.add_argument(
+        "folder", help="light curves named as MAST names them (tess...-s0001-...-s_lc.fits)"
+    )
+    parser.add_argument(
+        "--scripts",
+        metavar="DIR",
+        help="folder of tesscurl_sector_N_lc.sh scripts to serve instead of the ones made "
+        "from FOLDER",
+    )
+    parser.add_argument("--port", type=int, default=8765, help="default 8765 (0: any free one)")
+    args = parser.parse_args(argv)
+    if not os.path.isdir(args.folder):
+        parser.error(f"no such folder: {args.folder}")
+    try:
+        server = MirrorServer(args.folder, args.scripts, port=args.port)
+    except OSError as exc:
+        print(
+            f"mirror_server: error: cannot serve on 127.0.0.1:{args.port} ({exc.strerror}); "
+            "free the port or choose another with --port",
+            file=sys.stderr,
+        )
+        return 1
+    sectors = server.sectors()
+    counts = ", ".join(f"{sector} ({len(names)})" for sector, names in sorted(sectors.items()))
+    print(f"Serving {args.folder} like MAST at {server.url}/, sectors (light curves): {counts}")
+    print("For the workflow's config (or --bulk-script-url / --download-url):")
+    print(f'  mast:\n    bulk_script_url: "{server.bulk_script_url}"')
+    print(f'    download_url: "{server.download_url}"')
+    print("Ctrl-C stops it.", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -269,6 +270,13 @@ def _preprocess_one(args: tuple[str, PreprocessConfig, bool]) -> FileResult:
     return preprocess_file(path, config, with_gls=with_gls)
 
 
+def _leave_interrupts_to_the_parent() -> None:
+    """Worker initializer: Ctrl-C reaches every process of the terminal's group; the
+    parent alone handles it (stops the pool, says so once), not each worker with a
+    traceback of its own."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def preprocess_files(
     paths: Iterable[str | os.PathLike],
     config: PreprocessConfig | None = None,
@@ -285,5 +293,5 @@ def preprocess_files(
     if jobs <= 1:
         yield from map(_preprocess_one, work)
         return
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_leave_interrupts_to_the_parent) as pool:
         yield from pool.map(_preprocess_one, work, chunksize=8)

@@ -60,6 +60,7 @@ from ebscan.injection import (
     signal_to_noise,
 )
 from ebscan.io import read_lightcurve
+from ebscan.paths import recorded, resolved
 from ebscan.periodogram import calnet_period_grid
 from ebscan.preprocess import FileResult, PreprocessConfig, preprocess_lightcurve
 from ebscan.signals import EB_MORPHOLOGY, SIGNALS
@@ -407,7 +408,7 @@ def build_shards(config: RecipeConfig, work: Path, all_examples: list[Example]) 
                 ):
                     rows.append(
                         {
-                            "shard": str(shard), "row": first + i, "tic": result.tic,
+                            "shard": recorded(shard, table), "row": first + i, "tic": result.tic,
                             "sector": result.sector, "segment": segment["segment"],
                             "label": "" if label is None else label,
                             "subtype": f"{example.host_class}/{example.signal or 'none'}",
@@ -423,8 +424,9 @@ def build_shards(config: RecipeConfig, work: Path, all_examples: list[Example]) 
 
 
 def read_examples(table: Path) -> list[dict]:
+    """Rows of the examples table, ``shard`` as an absolute path."""
     with open(table, newline="") as handle:
-        return list(csv.DictReader(handle))
+        return [{**row, "shard": resolved(row["shard"], table)} for row in csv.DictReader(handle)]
 
 
 def training_tables(work: Path, table: Path) -> tuple[Path, Path]:
@@ -435,9 +437,12 @@ def training_tables(work: Path, table: Path) -> tuple[Path, Path]:
     paths = []
     for role in ("train", "validation"):
         path = work / f"{role}.csv"
-        write_csv(
-            path, [r for r in rows if r["role"] == role and r["label"] != ""], TRAINING_FIELDS
-        )
+        chosen = [
+            {**r, "shard": recorded(r["shard"], path)}
+            for r in rows
+            if r["role"] == role and r["label"] != ""
+        ]
+        write_csv(path, chosen, TRAINING_FIELDS)
         paths.append(path)
     return paths[0], paths[1]
 
@@ -684,9 +689,13 @@ def evaluate(config: RecipeConfig, work: Path, table: Path, model_dir: Path) -> 
     rows = [r for r in read_examples(table) if r["role"] in ("test", "sensitivity")]
     scores = score_rows(OnnxPredictor(model_dir / "calibrated.onnx", config.jobs), rows)
     out.mkdir(parents=True, exist_ok=True)
+    segments = out / "segments.csv"
     write_csv(
-        out / "segments.csv",
-        [{**r, "score": f"{s:.6f}"} for r, s in zip(rows, scores, strict=True)],
+        segments,
+        [
+            {**r, "shard": recorded(r["shard"], segments), "score": f"{s:.6f}"}
+            for r, s in zip(rows, scores, strict=True)
+        ],
         [*EXAMPLE_FIELDS, "score"],
     )
     curves = per_light_curve(rows, scores)

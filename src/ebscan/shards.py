@@ -3,12 +3,16 @@
 The layout is documented in ``docs/shard-format.md``. A shard is always built
 under a temporary name in the destination folder and renamed into place when
 complete, so a reader never sees a half-written shard under its final name.
+Source files are recorded relative to the shard (:mod:`ebscan.paths`); readers
+return them as absolute paths.
 """
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
+import re
 import tempfile
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -18,11 +22,13 @@ import h5py
 import numpy as np
 
 from ebscan import __version__
-from ebscan.errors import LightCurveError
+from ebscan.errors import InputError, LightCurveError, WriteError
+from ebscan.paths import recorded, resolved
 from ebscan.periodogram import calnet_period_grid
 from ebscan.preprocess import FileResult, PreprocessConfig, gls_vectors
 
-FORMAT_VERSION = 1
+#: 2: ``source_file`` relative to the shard's folder; 1: as given to the command.
+FORMAT_VERSION = 2
 
 _STR = h5py.string_dtype()
 SEGMENT_DTYPE = np.dtype(
@@ -86,38 +92,61 @@ class ShardWriter:
 
     def __enter__(self) -> ShardWriter:
         folder = os.path.dirname(os.path.abspath(self.path))
-        os.makedirs(folder, exist_ok=True)
-        # A killed writer leaves its temporary file behind; whoever rewrites the shard
-        # owns those leftovers.
-        for stale in glob.glob(
-            os.path.join(glob.escape(folder), f".{glob.escape(os.path.basename(self.path))}.*.tmp")
-        ):
-            os.remove(stale)
-        handle, self._tmp = tempfile.mkstemp(
-            prefix=f".{os.path.basename(self.path)}.", suffix=".tmp", dir=folder
-        )
-        os.close(handle)
-        self._file = h5py.File(self._tmp, "w")
-        n_lc = self.config.n_lc
-        f = self._file
-        f.create_dataset("lc", (0, n_lc), maxshape=(None, n_lc), dtype="f4", chunks=(64, n_lc))
+        self._tmp = self._file = None
+        try:
+            os.makedirs(folder, exist_ok=True)
+            # A killed writer leaves its temporary file behind; whoever rewrites the
+            # shard owns those leftovers.
+            for stale in glob.glob(
+                os.path.join(
+                    glob.escape(folder), f".{glob.escape(os.path.basename(self.path))}.*.tmp"
+                )
+            ):
+                os.remove(stale)
+            handle, self._tmp = tempfile.mkstemp(
+                prefix=f".{os.path.basename(self.path)}.", suffix=".tmp", dir=folder
+            )
+            os.close(handle)
+            self._file = h5py.File(self._tmp, "w")
+            self._datasets = self._create_datasets()
+        except OSError as exc:
+            self._discard()
+            raise WriteError(self.path, exc) from exc
+        return self
+
+    def _create_datasets(self) -> dict[str, h5py.Dataset]:
+        """The shard's datasets, kept open while writing.
+
+        HDF5 writes a dataset's cached chunks when the dataset is closed; an error
+        there (a full disk) cannot be raised and leaves the library in a state that
+        crashes the interpreter later. Open handles and an explicit flush after every
+        batch of rows make such errors ordinary exceptions.
+        """
+        f, n_lc = self._file, self.config.n_lc
+        datasets = {
+            "lc": f.create_dataset(
+                "lc", (0, n_lc), maxshape=(None, n_lc), dtype="f4", chunks=(64, n_lc)
+            ),
+            "segments": _table(f, "segments", SEGMENT_DTYPE),
+            "rejects": _table(f, "rejects", REJECT_DTYPE),
+        }
         if self.period is not None:
             n_gls = self.period.size
-            f.create_dataset(
+            datasets["gls"] = f.create_dataset(
                 "gls", (0, n_gls), maxshape=(None, n_gls), dtype="f4", chunks=(64, n_gls)
             )
             f.create_dataset("gls_period", data=self.period)
-        _table(f, "segments", SEGMENT_DTYPE)
-        _table(f, "rejects", REJECT_DTYPE)
-        return self
+        return datasets
 
     def add(self, result: FileResult) -> None:
         """Add one file's segments, or its rejection."""
-        if result.path in self.source_files:
+        source = os.path.abspath(result.path)
+        if source in self.source_files:
             raise ValueError(f"{result.path}: already in shard {self.path}")
-        self.source_files.add(result.path)
+        self.source_files.add(source)
+        stored = recorded(source, self.path)
         if result.rejected:
-            self._rejects.append((result.path, result.tic, result.sector, result.reject_reason))
+            self._rejects.append((stored, result.tic, result.sector, result.reject_reason))
         else:
             meta = result.meta
             for row in result.segments:
@@ -132,7 +161,7 @@ class ShardWriter:
                         meta.get("ra", np.nan),
                         meta.get("dec", np.nan),
                         meta.get("tmag", np.nan),
-                        result.path,
+                        stored,
                     )
                 )
             if (result.gls is None) != (self.period is None):
@@ -157,7 +186,7 @@ class ShardWriter:
         """
         path = os.fspath(path)
         expected = self.config.as_attrs()
-        with h5py.File(path, "r") as f:
+        with open_shard(path) as f:
             found = config_from_attrs(f.attrs).as_attrs()
             for key, value in expected.items():
                 if found[key] != value:
@@ -169,19 +198,31 @@ class ShardWriter:
                 other is not None and not np.array_equal(other, self.period)
             ):
                 raise ValueError(f"{path}: GLS period grid differs; cannot merge")
-            rejects = f["rejects"][()]
             files = _accounted_files(f)
             duplicates = files & self.source_files
             if duplicates:
                 raise ValueError(f"{sorted(duplicates)[0]}: in {path} and already in {self.path}")
             self.source_files |= files
             self._flush()
-            out = self._file
-            _append(out["rejects"], rejects)
+            self._write("rejects", self._rebased(f, f["rejects"][()]))
             for start in range(0, f["segments"].shape[0], block):
                 rows = slice(start, start + block)
                 for name in self._row_datasets:
-                    _append(out[name], f[name][rows])
+                    values = f[name][rows]
+                    self._write(name, self._rebased(f, values) if name == "segments" else values)
+
+    def _rebased(self, shard: h5py.File, table: np.ndarray) -> np.ndarray:
+        """Rows of another shard's table with ``source_file`` recorded relative to this one."""
+        table["source_file"] = [
+            recorded(source, self.path) for source in source_paths(shard, table["source_file"])
+        ]
+        return table
+
+    def _write(self, name: str, rows: np.ndarray) -> None:
+        try:
+            _append(self._datasets[name], rows)
+        except (OSError, RuntimeError) as exc:
+            raise WriteError(self.path, _os_error(exc)) from exc
 
     @property
     def _row_datasets(self) -> tuple[str, ...]:
@@ -192,15 +233,18 @@ class ShardWriter:
         return "given to a shard without GLS" if self.period is None else "missing"
 
     def _flush(self) -> None:
-        f = self._file
         if self._segments:
-            _append(f["segments"], np.array(self._segments, dtype=SEGMENT_DTYPE))
-            _append(f["lc"], np.concatenate(self._lc))
+            self._write("segments", np.array(self._segments, dtype=SEGMENT_DTYPE))
+            self._write("lc", np.concatenate(self._lc))
             if self.period is not None:
-                _append(f["gls"], np.concatenate(self._gls))
+                self._write("gls", np.concatenate(self._gls))
         if self._rejects:
-            _append(f["rejects"], np.array(self._rejects, dtype=REJECT_DTYPE))
+            self._write("rejects", np.array(self._rejects, dtype=REJECT_DTYPE))
         self._segments, self._lc, self._gls, self._rejects = [], [], [], []
+        try:
+            self._file.flush()
+        except (OSError, RuntimeError) as exc:
+            raise WriteError(self.path, _os_error(exc)) from exc
 
     def __exit__(
         self,
@@ -208,27 +252,87 @@ class ShardWriter:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        if exc_type is not None:
+            self._discard()
+            return
         try:
-            if exc_type is None:
-                self._flush()
-                attrs = self._file.attrs
-                attrs.update(self.config.as_attrs())
-                attrs["ebscan_version"] = __version__
-                attrs["format_version"] = FORMAT_VERSION
-                attrs["created"] = datetime.now(UTC).isoformat(timespec="seconds")
-                attrs["n_segments"] = self._file["segments"].shape[0]
-                attrs["n_files"] = len(self.source_files)
-                attrs["n_rejects"] = self._file["rejects"].shape[0]
+            self._flush()
+            attrs = self._file.attrs
+            attrs.update(self.config.as_attrs())
+            attrs["ebscan_version"] = __version__
+            attrs["format_version"] = FORMAT_VERSION
+            attrs["created"] = datetime.now(UTC).isoformat(timespec="seconds")
+            attrs["n_segments"] = self._datasets["segments"].shape[0]
+            attrs["n_files"] = len(self.source_files)
+            attrs["n_rejects"] = self._datasets["rejects"].shape[0]
+            self._file.flush()
             self._file.close()
-            if exc_type is None:
-                os.replace(self._tmp, self.path)
-        finally:
-            if os.path.exists(self._tmp):
-                os.remove(self._tmp)
+            os.replace(self._tmp, self.path)
+        except (OSError, RuntimeError) as exc:
+            self._discard()
+            if isinstance(exc, WriteError):
+                raise
+            raise WriteError(self.path, _os_error(exc)) from exc
+
+    def _discard(self) -> None:
+        """Close and remove the temporary file after a failure.
+
+        The file is emptied first: closing makes HDF5 write what it still caches, and
+        on a full disk that write would fail again, leaving the library in a state
+        that crashes the interpreter at exit.
+        """
+        if self._tmp is None or not os.path.exists(self._tmp):
+            return
+        os.truncate(self._tmp, 0)
+        self._datasets = {}
+        if self._file is not None:
+            with contextlib.suppress(Exception):
+                self._file.close()
+        os.remove(self._tmp)
+
+
+def _os_error(exc: OSError | RuntimeError) -> OSError:
+    """An HDF5 failure as an OSError: h5py raises some write failures as RuntimeError,
+    with the system's error number only in the message (``errno = 28``)."""
+    if isinstance(exc, OSError):
+        return exc
+    found = re.search(r"errno = (\d+)", str(exc))
+    return OSError(int(found.group(1)) if found else None, str(exc))
 
 
 def _as_str(values: Iterable) -> list[str]:
     return [v.decode() if isinstance(v, bytes) else str(v) for v in values]
+
+
+def open_shard(path: str | os.PathLike) -> h5py.File:
+    """Open a shard for reading.
+
+    Raises
+    ------
+    InputError
+        If ``path`` is missing, not an HDF5 file, or an HDF5 file without a
+        ``segments`` table.
+    """
+    if not os.path.exists(path):
+        raise InputError(path, "no such shard")
+    try:
+        shard = h5py.File(path, "r")
+    except OSError:
+        raise InputError(path, "not a shard (not an HDF5 file)") from None
+    if "segments" not in shard or "rejects" not in shard:
+        shard.close()
+        raise InputError(path, "not a shard (no segments and rejects tables)")
+    return shard
+
+
+def source_paths(shard: h5py.File, stored: Iterable) -> list[str]:
+    """The absolute paths that ``source_file`` values read from an open shard name."""
+    names = _as_str(stored)
+    if shard.attrs.get("format_version", 1) < 2:
+        # Format 1 kept the paths as given to the command, relative to its working
+        # directory, which is the best guess there is.
+        return [os.path.abspath(name) for name in names]
+    return [resolved(name, shard.filename) for name in names]
 
 
 def config_from_attrs(attrs: h5py.AttributeManager) -> PreprocessConfig:
@@ -247,9 +351,10 @@ def read_shard(path: str | os.PathLike) -> dict:
     -------
     dict
         ``lc``, ``gls``, ``gls_period``, ``segments`` and ``rejects`` arrays
-        (string fields decoded to ``str``), and ``attrs`` as a dict.
+        (string fields decoded to ``str``, ``source_file`` as absolute paths), and
+        ``attrs`` as a dict.
     """
-    with h5py.File(path, "r") as f:
+    with open_shard(path) as f:
         out = {name: f[name][()] for name in ("lc", "gls", "gls_period") if name in f}
         for name in ("segments", "rejects"):
             table = f[name][()]
@@ -257,6 +362,7 @@ def read_shard(path: str | os.PathLike) -> dict:
                 field: _as_str(table[field]) if table.dtype[field].kind == "O" else table[field]
                 for field in table.dtype.names
             }
+            decoded["source_file"] = source_paths(f, table["source_file"])
             out[name] = decoded
         out["attrs"] = {
             k: (v.item() if isinstance(v, np.generic) else v) for k, v in f.attrs.items()
@@ -265,13 +371,13 @@ def read_shard(path: str | os.PathLike) -> dict:
 
 
 def _accounted_files(shard: h5py.File) -> set[str]:
-    names = _as_str(shard["segments"]["source_file"]) + _as_str(shard["rejects"]["source_file"])
-    return set(names)
+    stored = [*shard["segments"]["source_file"], *shard["rejects"]["source_file"]]
+    return set(source_paths(shard, stored))
 
 
 def source_files(path: str | os.PathLike) -> set[str]:
-    """Every input file a shard accounts for, as a segment or as a reject."""
-    with h5py.File(path, "r") as f:
+    """Every input file a shard accounts for, as a segment or as a reject (absolute paths)."""
+    with open_shard(path) as f:
         return _accounted_files(f)
 
 
@@ -279,7 +385,7 @@ def light_curve_positions(paths: Iterable[str | os.PathLike]) -> list[dict]:
     """``tic``, ``sector``, ``ra``, ``dec`` of every light curve in the shards, once each."""
     seen: dict[tuple[int, int], dict] = {}
     for path in paths:
-        with h5py.File(path, "r") as f:
+        with open_shard(path) as f:
             table = f["segments"][()]
         for row in table:
             key = (int(row["tic"]), int(row["sector"]))
@@ -309,7 +415,7 @@ def merge_shards(inputs: Iterable[str | os.PathLike], output: str | os.PathLike)
     inputs = [os.fspath(p) for p in inputs]
     if not inputs:
         raise ValueError("merge_shards needs at least one input shard")
-    with h5py.File(inputs[0], "r") as first:
+    with open_shard(inputs[0]) as first:
         config = config_from_attrs(first.attrs)
         period = first["gls_period"][()] if "gls_period" in first else None
     with ShardWriter(output, config, period) as writer:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import os
@@ -14,6 +13,9 @@ import h5py
 import numpy as np
 
 from ebscan.atomic import atomic_open, write_csv
+from ebscan.paths import recorded, resolved
+from ebscan.shards import open_shard
+from ebscan.tables import read_table
 
 #: Label strings of the two classes; rows with any other label (``excluded``, a planet
 #: host, a corrupt file) are left out of training.
@@ -23,13 +25,15 @@ TRAINING_FIELDS = ("shard", "row", "tic", "sector", "segment", "label", "subtype
 
 
 def read_labels(path: str | os.PathLike) -> dict[tuple[int, int], dict]:
-    """(tic, sector) -> row of a labels CSV with at least tic, sector, label columns."""
-    with open(path, newline="") as handle:
-        reader = csv.DictReader(handle)
-        missing = {"tic", "sector", "label"} - set(reader.fieldnames or ())
-        if missing:
-            raise ValueError(f"{path}: labels table lacks column(s) {', '.join(sorted(missing))}")
-        return {(int(r["tic"]), int(r["sector"])): r for r in reader if r["tic"] and r["sector"]}
+    """(tic, sector) -> row of a labels CSV with at least tic, sector, label columns.
+
+    Raises
+    ------
+    ebscan.errors.InputError
+        For an empty file or missing columns.
+    """
+    rows = read_table(path, ("tic", "sector", "label"), "labels table")
+    return {(int(r["tic"]), int(r["sector"])): r for r in rows if r["tic"] and r["sector"]}
 
 
 def build_training_set(
@@ -51,7 +55,7 @@ def build_training_set(
     labels = {key: row for table in tables for key, row in read_labels(table).items()}
     rows, counts = [], {"positive": 0, "negative": 0, "unlabelled": 0, "excluded": 0}
     for shard in shards:
-        with h5py.File(shard, "r") as f:
+        with open_shard(shard) as f:
             table = f["segments"][()]
         for index, segment in enumerate(table):
             label = labels.get((int(segment["tic"]), int(segment["sector"])))
@@ -65,7 +69,7 @@ def build_training_set(
             counts["positive" if positive else "negative"] += 1
             rows.append(
                 {
-                    "shard": os.fspath(shard),
+                    "shard": recorded(shard, output),
                     "row": index,
                     "tic": int(segment["tic"]),
                     "sector": int(segment["sector"]),
@@ -79,11 +83,18 @@ def build_training_set(
 
 
 def read_training_set(path: str | os.PathLike) -> list[dict]:
-    with open(path, newline="") as handle:
-        return [
-            {**r, "row": int(r["row"]), "tic": int(r["tic"]), "label": int(r["label"])}
-            for r in csv.DictReader(handle)
-        ]
+    """Rows of a training table, ``shard`` as an absolute path (the table records it
+    relative to itself, :mod:`ebscan.paths`)."""
+    return [
+        {
+            **r,
+            "shard": resolved(r["shard"], path),
+            "row": int(r["row"]),
+            "tic": int(r["tic"]),
+            "label": int(r["label"]),
+        }
+        for r in read_table(path, TRAINING_FIELDS, "training table")
+    ]
 
 
 def split_by_star(rows: list[dict], validation_fraction: float, seed: int):

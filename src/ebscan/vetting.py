@@ -15,6 +15,7 @@ import json
 import os
 
 from ebscan.atomic import atomic_open, write_csv
+from ebscan.errors import InputError
 
 DECISIONS = ("accept", "reject", "unsure")
 
@@ -173,7 +174,9 @@ def merge_decisions(
             decisions[int(row["tic"])] = row["decision"]
     with open(candidates_csv, newline="") as handle:
         reader = csv.DictReader(handle)
-        fields = [*(reader.fieldnames or []), "decision"]
+        if "tic" not in (reader.fieldnames or []):
+            raise InputError(candidates_csv, "not a candidate catalog: no tic column")
+        fields = [*reader.fieldnames, "decision"]
         rows = list(reader)
     counts = {d: 0 for d in (*DECISIONS, "undecided")}
     kept = []

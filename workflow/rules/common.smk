@@ -1,9 +1,11 @@
 import math
 import os
+import sys
 
 from snakemake.utils import validate
 
 from ebscan.config import parse_sectors
+from ebscan.lock import ResultsLock, ResultsLocked
 from ebscan.mast import read_manifest
 from ebscan.pretrained import pretrained_model
 
@@ -21,6 +23,27 @@ PRETRAINED = TRAINING["model_path"] == "pretrained" or not (
 )
 
 R = config["results"]
+
+# Snakemake locks its working directory; this locks the results folder itself, so
+# that two runs started from different directories cannot write there at once
+# (ebscan.lock). Held from the first job to the end of the run; dry runs and jobs
+# on cluster nodes (started with --no-hooks) do not take it.
+RESULTS_LOCK = ResultsLock(R, " ".join(["snakemake", *sys.argv[1:]]))
+
+
+onstart:
+    try:
+        RESULTS_LOCK.acquire()
+    except ResultsLocked as error:
+        raise WorkflowError(str(error))
+
+
+onsuccess:
+    RESULTS_LOCK.release()
+
+
+onerror:
+    RESULTS_LOCK.release()
 
 
 wildcard_constraints:

@@ -1,7 +1,7 @@
 from ebscan.audit import audit_sector, write_audit
-from ebscan.logs import logging_to
+from ebscan.logs import job_log
 
-with logging_to(snakemake.log[0]):
+with job_log(snakemake):
     rows = [audit_sector(snakemake.params.results, s) for s in snakemake.params.sectors]
     for row in rows:
         print(row)

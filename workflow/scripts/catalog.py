@@ -4,10 +4,10 @@ from ebscan.candidates import enrich, write_catalog
 from ebscan.catalog import build_catalog
 from ebscan.catalogs import CatalogSet
 from ebscan.config import preprocess_config
-from ebscan.logs import logging_to
+from ebscan.logs import job_log
 from ebscan.vetting import write_vetting_page
 
-with logging_to(snakemake.log[0]):
+with job_log(snakemake):
     params = snakemake.params
     candidates = build_catalog(snakemake.input, params.threshold, snakemake.output.stars)
     catalogs = CatalogSet(Path(params.catalogs)) if params.catalogs else None

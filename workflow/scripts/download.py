@@ -1,7 +1,7 @@
-from ebscan.logs import logging_to
+from ebscan.logs import job_log
 from ebscan.mast import download_files, read_manifest, write_download_report
 
-with logging_to(snakemake.log[0]):
+with job_log(snakemake):
     params = snakemake.params
     chunk = int(snakemake.wildcards.chunk)
     rows = read_manifest(snakemake.input[0])

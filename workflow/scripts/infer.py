@@ -1,7 +1,7 @@
 from ebscan.inference import load_predictor, resolve_engine, score_shard
-from ebscan.logs import logging_to
+from ebscan.logs import job_log
 
-with logging_to(snakemake.log[0]):
+with job_log(snakemake):
     engine = resolve_engine(snakemake.params.engine)
     model = snakemake.input.onnx if engine == "onnxruntime" else snakemake.input.model
     print(f"Scoring with {engine} on {snakemake.threads} threads: {model}")

@@ -1,10 +1,10 @@
 from pathlib import Path
 
 from ebscan.catalogs import CatalogSet, build_labels, write_labels
-from ebscan.logs import logging_to
+from ebscan.logs import job_log
 from ebscan.mast import read_manifest
 
-with logging_to(snakemake.log[0]):
+with job_log(snakemake):
     params = snakemake.params
     rows, counts = build_labels(
         CatalogSet(Path(params.catalogs)),

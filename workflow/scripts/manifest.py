@@ -1,7 +1,7 @@
-from ebscan.logs import logging_to
+from ebscan.logs import job_log
 from ebscan.mast import sector_manifest, write_manifest
 
-with logging_to(snakemake.log[0]):
+with job_log(snakemake):
     params = snakemake.params
     tics = None
     if params.tic_subset:

@@ -1,12 +1,12 @@
 import os
 
 from ebscan.config import preprocess_config
-from ebscan.logs import logging_to
+from ebscan.logs import job_log
 from ebscan.mast import read_download_report
 from ebscan.preprocess import preprocess_files
 from ebscan.shards import ShardWriter
 
-with logging_to(snakemake.log[0]):
+with job_log(snakemake):
     config = preprocess_config(snakemake.params.preprocess, snakemake.params.gls)
     files = [
         os.path.join(snakemake.params.dest, row["filename"])

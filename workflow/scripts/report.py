@@ -1,7 +1,7 @@
-from ebscan.logs import logging_to
+from ebscan.logs import job_log
 from ebscan.report import sector_summary, write_report
 
-with logging_to(snakemake.log[0]):
+with job_log(snakemake):
     params = snakemake.params
     write_report(
         [sector_summary(params.results, sector) for sector in params.sectors],

@@ -2,13 +2,13 @@ import os
 
 from ebscan.catalogs import labelled_light_curves, simulated_star_count, write_labels
 from ebscan.config import preprocess_config
-from ebscan.logs import logging_to
+from ebscan.logs import job_log
 from ebscan.periodogram import calnet_period_grid
 from ebscan.preprocess import preprocess_files
 from ebscan.shards import ShardWriter
 from ebscan.simulate import SIMULATED_TIC_BASE, build_mirror
 
-with logging_to(snakemake.log[0]):
+with job_log(snakemake):
     params = snakemake.params
     n_stars = simulated_star_count(labelled_light_curves(snakemake.input[0]), params.share)
     truth = build_mirror(params.files, [1], n_stars, params.seed, SIMULATED_TIC_BASE)

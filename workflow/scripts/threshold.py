@@ -1,6 +1,6 @@
 from ebscan.catalog import threshold_scores
-from ebscan.logs import logging_to
+from ebscan.logs import job_log
 
-with logging_to(snakemake.log[0]):
+with job_log(snakemake):
     n = threshold_scores(snakemake.input, snakemake.params.threshold, snakemake.output[0])
     print(f"{n} segments at or above {snakemake.params.threshold}")

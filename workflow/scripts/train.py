@@ -1,8 +1,8 @@
-from ebscan.logs import logging_to
+from ebscan.logs import job_log
 from ebscan.models import limit_threads
 from ebscan.training import train_model
 
-with logging_to(snakemake.log[0]):
+with job_log(snakemake):
     limit_threads(snakemake.threads)
     print(f"TensorFlow on {snakemake.threads} threads")
     training = snakemake.params.training

@@ -1,7 +1,7 @@
-from ebscan.logs import logging_to
+from ebscan.logs import job_log
 from ebscan.training import build_training_set
 
-with logging_to(snakemake.log[0]):
+with job_log(snakemake):
     # Later label tables win: known variables refine random negatives, and the
     # simulated shard and truth come last (see rules/simulated.smk).
     simulated = list(snakemake.input.simulated)

@@ -1,7 +1,7 @@
 from ebscan.catalogs import build_variable_labels, write_labels
-from ebscan.logs import logging_to
+from ebscan.logs import job_log
 
-with logging_to(snakemake.log[0]):
+with job_log(snakemake):
     rows = build_variable_labels(
         snakemake.input.shards,
         snakemake.params.gcvs,
