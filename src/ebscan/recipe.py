@@ -517,6 +517,7 @@ def calibrate(model, slope: float, offset: float) -> None:
 def train_and_calibrate(config: RecipeConfig, work: Path, table: Path) -> Path:
     """Train, calibrate on the validation examples, export to ONNX; return the model folder."""
     from ebscan.inference import load_model
+    from ebscan.models import build
     from ebscan.models.onnx_export import export_onnx
     from ebscan.training import train_model
 
@@ -551,8 +552,12 @@ def train_and_calibrate(config: RecipeConfig, work: Path, table: Path) -> Path:
     card["recipe"] = asdict(config)
     with atomic_open(out / "model.json") as handle:
         json.dump(card, handle, indent=2)
+    # An uncompiled copy: the optimizer's state (twice the weights again) is of no use
+    # for scoring and would triple the file.
+    plain = build(config.model, **card["hparams"])
+    plain.set_weights(model.get_weights())
     tmp = out / ".calibrated.tmp.keras"
-    model.save(tmp)
+    plain.save(tmp)
     os.replace(tmp, calibrated)
     export_onnx(calibrated, out / "calibrated.onnx")
     return out
