@@ -182,3 +182,54 @@ def test_population_from_the_shared_catalogues(catalogs_dir, ffi_kepler_dir):
     assert np.median(records["primary_width"][contact]) > 4 * np.median(
         records["primary_width"][records["morphology"] < 0.3]
     )
+
+
+def half_orbit(depth_1: float, depth_2: float) -> tuple[float, ...]:
+    """A smooth W UMa-like half orbit: minima of the given depths, maximum 1 at 0.25."""
+    from ebscan.contact_library import PHASES
+
+    weight = np.cos(2 * np.pi * PHASES) / 2 + 0.5  # 1 at phase 0, 0 at 0.5
+    minimum = depth_1 * weight + depth_2 * (1 - weight)
+    return tuple(1 - minimum * np.cos(2 * np.pi * PHASES) ** 2)
+
+
+def test_contact_binary_interpolates_its_table_over_the_whole_orbit():
+    from ebscan.contact_library import PHASES
+    from ebscan.eclipses import ContactBinary
+
+    half = half_orbit(0.3, 0.25)
+    contact = ContactBinary(period=0.4, t0=5.0, half_orbit=half)
+    # At the tabulated phases, and mirrored in the second half orbit.
+    np.testing.assert_allclose(binary_flux(contact, 5.0 + 0.4 * PHASES), half, atol=1e-12)
+    np.testing.assert_allclose(binary_flux(contact, 5.0 + 0.4 * (1 - PHASES)), half, atol=1e-12)
+    np.testing.assert_allclose(binary_flux(contact, 5.0 + 0.4 * (3 + PHASES)), half, atol=1e-12)
+    geometry = eclipse_geometry(contact)
+    assert (geometry.primary_depth, geometry.secondary_depth) == pytest.approx((0.3, 0.25))
+    assert geometry.secondary_phase == 0.5
+    # A spot makes the maxima unequal by ``oconnell``; third light dilutes everything.
+    spotted = replace(contact, oconnell=0.02, third_light=0.5)
+    quadratures = binary_flux(spotted, 5.0 + 0.4 * np.array([0.25, 0.75]))
+    assert quadratures[0] - quadratures[1] == pytest.approx(0.5 * 0.02)
+    assert eclipse_geometry(spotted).primary_depth == pytest.approx(0.5 * 0.3, rel=0.05)
+
+
+def test_contact_systems_come_from_the_roche_library():
+    from ebscan.eclipses import ContactBinary, contact_curves
+
+    curves = contact_curves()
+    assert len(curves) >= 100 and curves.shape[1] == 51
+    # Each curve is a half orbit from the deeper minimum to the shallower one, in units
+    # of its maximum, rising then falling: no flat stretch between the eclipses.
+    np.testing.assert_allclose(curves.max(axis=1), 1.0)
+    assert (curves[:, 0] <= curves[:, -1]).all() and (curves[:, 0] < 0.999).all()
+    peak = curves.argmax(axis=1)
+    assert ((peak > 5) & (peak < 45)).all()
+    entry = record(
+        period=0.35, morphology=0.85, primary_width=0.2, primary_depth=0.12,
+        depth_ratio=0.9, secondary_phase=0.5, secondary_width=0.2,
+    )  # fmt: skip
+    contact = binary_from_eclipses(np.random.default_rng(2), entry, t0=1.0)
+    assert isinstance(contact, ContactBinary) and contact.period == 0.35
+    geometry = eclipse_geometry(contact)
+    assert geometry.primary_depth == pytest.approx(0.12, rel=0.05)
+    assert geometry.secondary_depth / geometry.primary_depth == pytest.approx(0.9, abs=0.15)

@@ -63,6 +63,8 @@ def light_curve(system: dict) -> np.ndarray:
     bundle["incl@binary@component"] = system["inclination"]
     bundle["teff@secondary@component"] = 6000.0 * system["temperature_ratio"]
     bundle["teff@primary@component"] = 6000.0
+    # 1500 surface elements (half the default): light to 1e-3, twice as fast.
+    bundle["ntriangles@contact_envelope@compute"] = 1500
     bundle.add_dataset("lc", compute_phases=PHASES, passband="Johnson:V", dataset="light")
     bundle.run_compute(progressbar=False)
     flux = np.asarray(bundle.get_value("fluxes", context="model", dataset="light"))
@@ -74,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ebscan.atomic import atomic_open
 
     parser = argparse.ArgumentParser(prog="python -m ebscan.contact_library", description=__doc__)
-    parser.add_argument("--systems", type=int, default=300)
+    parser.add_argument("--systems", type=int, default=160)
     parser.add_argument("--seed", type=int, default=1993)
     parser.add_argument("--output", "-o", default=str(CONTACT_LIBRARY))
     args = parser.parse_args(argv)

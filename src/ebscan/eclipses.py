@@ -44,6 +44,7 @@ import csv
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -122,6 +123,39 @@ class Binary:
         return self.surface_brightness_ratio * (self.radius_2 / self.radius_1) ** 2
 
 
+@dataclass(frozen=True)
+class ContactBinary:
+    """A contact binary (W UMa star): two stars in one envelope, from a tabulated light curve.
+
+    Attributes
+    ----------
+    period : float
+        Orbital period (days).
+    t0 : float
+        Time of the primary (deeper) minimum (BTJD days).
+    half_orbit : tuple of float
+        Flux at :data:`ebscan.contact_library.PHASES` (phase 0 to 0.5), in units of
+        the maximum, from the Roche-geometry library (:mod:`ebscan.contact_library`).
+    oconnell : float
+        Difference of the two maxima (relative flux; the O'Connell effect of a spot):
+        positive when the maximum after the primary minimum is the brighter.
+    third_light : float
+        Fraction of the total flux from a constant third source, in [0, 1).
+    """
+
+    period: float
+    t0: float
+    half_orbit: tuple[float, ...]
+    oconnell: float = 0.0
+    third_light: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not self.period > 0:
+            raise ValueError(f"period must be positive, not {self.period!r}")
+        if not 0 <= self.third_light < 1:
+            raise ValueError(f"third_light must be in [0, 1), not {self.third_light!r}")
+
+
 def _batman_params(
     t0: float, period: float, radius_ratio: float, a_over_r: float, binary: Binary, omega: float
 ):
@@ -168,13 +202,19 @@ def _disk_flux(limb_darkening: tuple[float, float]) -> float:
 
 
 def binary_flux(
-    binary: Binary, time: np.ndarray, exposure_days: float = 0.0, supersample: int = 0
+    binary: Binary | ContactBinary,
+    time: np.ndarray,
+    exposure_days: float = 0.0,
+    supersample: int = 0,
 ) -> np.ndarray:
-    """Relative flux of ``binary`` at ``time``: 1 is the light of both stars, undistorted and unlit.
+    """Relative flux of ``binary`` at ``time``.
+
+    For a :class:`Binary` 1 is the light of both stars, undistorted and unlit; for a
+    :class:`ContactBinary`, its maximum.
 
     Parameters
     ----------
-    binary : Binary
+    binary : Binary or ContactBinary
         The system.
     time : numpy.ndarray
         Times (days).
@@ -207,7 +247,23 @@ def binary_flux(
         offsets = (np.arange(supersample) + 0.5) / supersample - 0.5
         instants = (time[..., None] + exposure_days * offsets).ravel()
         return binary_flux(binary, instants).reshape(*time.shape, supersample).mean(axis=-1)
+    if isinstance(binary, ContactBinary):
+        return _contact_model(binary, time)
     return _model(binary, time, eclipses=True)
+
+
+def _contact_model(binary: ContactBinary, time: np.ndarray) -> np.ndarray:
+    from scipy.interpolate import CubicSpline
+
+    from ebscan.contact_library import PHASES
+
+    # The tabulated half orbit mirrored into a whole one, interpolated periodically.
+    phases = np.concatenate([PHASES, 1 - PHASES[-2::-1]])
+    half = np.asarray(binary.half_orbit)
+    curve = CubicSpline(phases, np.concatenate([half, half[-2::-1]]), bc_type="periodic")
+    phase = (time - binary.t0) / binary.period % 1.0
+    light = curve(phase) + binary.oconnell / 2 * np.sin(2 * np.pi * phase)
+    return (1 - binary.third_light) * light + binary.third_light
 
 
 def _model(binary: Binary, time: np.ndarray, eclipses: bool) -> np.ndarray:
@@ -275,13 +331,19 @@ class EclipseGeometry:
     secondary_width: float
 
 
-def eclipse_geometry(binary: Binary, samples: int = 20_000) -> EclipseGeometry:
+def eclipse_geometry(binary: Binary | ContactBinary, samples: int = 20_000) -> EclipseGeometry:
     """Depths, secondary phase and widths of ``binary``'s eclipses, from its model.
 
     The flux outside each eclipse is the model without eclipses (both stars fully
     visible) at the eclipse centre, so ellipsoidal variation and reflection do not
-    count as depth.
+    count as depth. A contact binary's light changes all orbit long: its depths are
+    the minima below the maximum, its eclipses half an orbit wide each.
     """
+    if isinstance(binary, ContactBinary):
+        flux = binary_flux(binary, binary.t0 + binary.period * np.array([0.0, 0.5]))
+        top = 1.0 + abs(binary.oconnell) / 2 * (1 - binary.third_light)
+        depths = 1 - flux / top
+        return EclipseGeometry(float(depths[0]), float(depths[1]), 0.5, 0.5, 0.5)
     t_secondary = secondary_time(binary)
     phase = np.arange(samples) / samples
     time = binary.t0 + binary.period * phase
@@ -467,12 +529,66 @@ DEFAULT_POPULATION_SIZE, DEFAULT_POPULATION_SEED = 600, 2022
 MAX_RADIUS_SUM = 0.8
 
 
+#: Morphology (Matijevic et al. 2012) from which a system is a contact binary or an
+#: ellipsoidal variable: :func:`binary_from_eclipses` draws it from the Roche-geometry
+#: library instead of spheres.
+CONTACT_MORPHOLOGY = 0.7
+
+
+@cache
+def contact_curves() -> np.ndarray:
+    """The packaged contact-binary light curves (:mod:`ebscan.contact_library`): one
+    half orbit per row, flux in units of the maximum, from the deeper minimum (phase 0,
+    the primary eclipse) to the shallower one."""
+    from ebscan.contact_library import CONTACT_LIBRARY, PARAMETERS
+
+    with open(CONTACT_LIBRARY, newline="") as handle:
+        handle.readline()  # provenance
+        rows = list(csv.reader(handle))[1:]
+    curves = np.array([[float(v) for v in row[len(PARAMETERS) :]] for row in rows])
+    # PHOEBE's phase 0 is the primary star's conjunction; the hotter star may be either.
+    swapped = curves[:, 0] > curves[:, -1]
+    curves[swapped] = curves[swapped, ::-1]
+    return curves
+
+
+def contact_from_eclipses(
+    rng: np.random.Generator, record: np.void, t0: float, depth_scale: float = 1.0
+) -> ContactBinary:
+    """A :class:`ContactBinary` like a catalogue ``record``: a library curve of a similar
+    depth ratio (one of the 10 nearest), a small O'Connell effect, and third light
+    bringing the primary depth to ``depth_scale`` times the catalogued one."""
+    curves = contact_curves()
+    ratios = (1 - curves[:, -1]) / (1 - curves[:, 0])
+    wanted = float(record["depth_ratio"])
+    if np.isfinite(wanted):
+        nearest = np.argsort(np.abs(ratios - wanted))[:10]
+        half = curves[rng.choice(nearest)]
+    else:
+        half = curves[rng.integers(len(curves))]
+    amplitude = 1 - half.min()
+    contact = ContactBinary(
+        period=float(record["period"]),
+        t0=t0,
+        half_orbit=tuple(float(v) for v in half),
+        oconnell=float(rng.normal(0, 0.03) * amplitude),
+    )
+    target = float(record["primary_depth"]) * depth_scale
+    depth = eclipse_geometry(contact).primary_depth
+    if depth > target > 0:
+        contact = replace(contact, third_light=1 - target / depth)
+    return contact
+
+
 def binary_from_eclipses(
     rng: np.random.Generator, record: np.void, t0: float, depth_scale: float = 1.0
-) -> Binary:
-    """A :class:`Binary` whose eclipses look like those of a catalogue ``record``.
+) -> Binary | ContactBinary:
+    """A binary whose eclipses look like those of a catalogue ``record``.
 
-    The sum of the fractional radii follows from the primary width (an eclipse lasts
+    Contact binaries and ellipsoidal variables (morphology from
+    :data:`CONTACT_MORPHOLOGY` on) come from the Roche-geometry library
+    (:func:`contact_from_eclipses`). For the others, a :class:`Binary`: the sum of the
+    fractional radii follows from the primary width (an eclipse lasts
     about ``(r1 + r2) / pi`` of the orbit), ``e cos(omega)`` from the secondary's phase
     and ``e sin(omega)`` from the width ratio (Kopal 1959), the surface-brightness ratio
     from the depth ratio; the radius ratio, impact parameter, limb darkening, mass ratio
@@ -491,6 +607,8 @@ def binary_from_eclipses(
         Scale of the target primary depth (below 1: shallower than catalogued, down to
         what TESS barely detects).
     """
+    if float(record["morphology"]) >= CONTACT_MORPHOLOGY:
+        return contact_from_eclipses(rng, record, t0, depth_scale)
     period = float(record["period"])
     radius_sum = min(
         np.pi * float(record["primary_width"]) * rng.uniform(1.0, 1.25), MAX_RADIUS_SUM
