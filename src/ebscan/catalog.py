@@ -25,6 +25,7 @@ STAR_FIELDS = (
     "best_sector",
     "best_segment",
     "best_file",
+    "files",
 )
 
 
@@ -77,11 +78,16 @@ def build_catalog(
                     "dec": "",
                     "tmag": "",
                     "best": (-1.0, 0, 0, ""),
+                    "files": {},
                 },
             )
             score, sector = float(row["score"]), int(row["sector"])
             if score > star["best"][0]:
                 star["best"] = (score, sector, int(row["segment"]), row.get("source_file", ""))
+            if row.get("source_file"):
+                # Every light curve of the star, in the order first seen: the catalog
+                # stage measures periods over all sectors together.
+                star["files"].setdefault(row["source_file"], None)
             star["scores"].append(score)
             star["sectors"].add(sector)
             if score >= threshold:
@@ -109,6 +115,7 @@ def build_catalog(
                 "best_sector": star["best"][1],
                 "best_segment": star["best"][2],
                 "best_file": star["best"][3],
+                "files": ";".join(star["files"]),
             }
         )
     table.sort(key=lambda r: (-float(r["max_score"]), r["tic"]))
