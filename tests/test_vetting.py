@@ -140,9 +140,20 @@ def candidates_for_page():
             "tic": tic,
             "max_score": score,
             "mean_score": score - 0.05,
-            "period": "1.0",
-            "period_supported": "gls",
-            "period_gls": "1.0",
+            "period": 1.0 if tic != 333 else float("nan"),
+            "period_error": 1e-5,
+            "t0": 1500.25,
+            "period_lower_bound": float("nan") if tic != 333 else 12.5,
+            "eclipse_times": "" if tic != 333 else "1500.25000",
+            "n_primary": 20,
+            "n_secondary": 19,
+            "primary_depth": 250.0,
+            "secondary_depth": 40.0,
+            "secondary_phase": 0.5,
+            "morphology": 0.3,
+            "source_offset": 35.0 if tic == 111 else 2.0,
+            "source_offset_sigma": 9.0,
+            "flag_blend": int(tic == 111),
             "sectors": "1",
             "sectors_above": "1",
             "status": "new",
@@ -175,6 +186,14 @@ def test_vetting_page_accepts_with_a_key_and_exports(tmp_path):
         cards = page.locator(".card")
         assert cards.count() == 3
         assert cards.first.get_attribute("data-tic") == "222"  # highest score first
+        first = cards.first.inner_text()
+        assert "P = 1.000000 ± 0.000010 d" in first and "T0 = 1500.25000 BTJD" in first
+        assert "depths 250.0 / 40.0 ppt" in first
+        assert "period > 12.50 d" in page.locator("#tic-333").inner_text()
+        assert "BLEND" in page.locator("#tic-111").inner_text()
+        links = {a.inner_text(): a.get_attribute("href") for a in cards.first.locator("a").all()}
+        assert links["ExoFOP"] == "https://exofop.ipac.caltech.edu/tess/target.php?id=222"
+        assert links["MAST"].endswith("searchQuery=TIC%20222")
         page.keyboard.press("a")  # accept 222, move to 333
         page.keyboard.press("r")  # reject 333
         page.locator("#tic-111").click()

@@ -305,7 +305,8 @@ class Ephemeris:
     ----------
     period, period_error : float
         Orbital period and its standard error (d); NaN when fewer than three eclipses
-        were seen (then ``period_lower_bound`` and ``eclipse_times`` say what is known).
+        were seen, or when the eclipses found one by one fit no period up to half the
+        baseline (then ``period_lower_bound`` and ``eclipse_times`` say what is known).
     t0, t0_error : float
         Time of a primary minimum (BTJD d; the one nearest the middle of the data) and
         its standard error.
@@ -317,10 +318,11 @@ class Ephemeris:
         Difference between the mean depths of odd and even primary eclipses, in
         standard errors.
     period_lower_bound : float
-        With one or two eclipses: the shortest period (d) that puts no other eclipse in
-        the data; NaN otherwise.
+        Without a period: the shortest period (d) that puts no eclipse but the ones
+        seen in the data; NaN otherwise.
     eclipse_times : tuple of float
-        With one or two eclipses: their times (BTJD d); empty otherwise.
+        Without a period: the times of the eclipses found one by one (BTJD d); empty
+        otherwise.
     doubled : bool
         The period is twice the spacing of the minima (one minimum per spacing).
     flags : tuple of str
@@ -554,7 +556,12 @@ def measure_ephemeris(
     profile = np.roll(profile, -start)
     half_width = _eclipse_half_width(profile)
     noise = 1.4826 * np.median(np.abs(np.diff(flat))) / np.sqrt(2)
-    seen = _seen(_time_eclipses(time, flat, period, centre, half_width, profile, noise))
+    covered = _time_eclipses(time, flat, period, centre, half_width, profile, noise)
+    seen = _seen(covered)
+    # Eclipses of this depth would stand out one by one (three errors below half the
+    # folded depth); if most of them are missing, the period is not the binary's.
+    visible = [e for e in covered if e.scale_error < SEEN_FRACTION / 3]
+    unsupported = len(visible) >= 2 and len(seen) <= 0.5 * len(visible)
     sigma, phase, fraction = second_minimum(time - centre, flat, period)
     has_secondary = sigma > SECOND_MINIMUM_SIGMA and fraction > SECOND_MINIMUM_FRACTION
     n_secondary = 0
@@ -579,27 +586,29 @@ def measure_ephemeris(
         odd_even = float(gap / error) if error > 0 else 0.0
         if odd_even > ODD_EVEN_SIGMA and gap > 0.1 * max(np.mean(odd), np.mean(even)):
             flags.append("odd_even")
-    if len(seen) + n_secondary <= 2:
-        times, _ = find_eclipses(time, flux)
-        if len(times) <= 2:
-            if len(times) == 0:
-                times = np.array([e.time for e in seen])
-            if len(times) == 0:
-                # No eclipse at all: nothing to say about a period.
-                return Ephemeris(np.nan, np.nan, np.nan, np.nan, 0, 0, np.nan, 0.0)
+    if len(seen) + n_secondary <= 2 or unsupported:
+        times, depths = find_eclipses(time, flux)
+        # Dips a tenth as deep as the deepest: eclipses, not the star's own variability.
+        times = np.sort(times[depths >= 0.1 * depths.max()]) if len(times) else times
+        if len(times) == 0 and not unsupported:
+            times = np.array([e.time for e in seen])
+        if len(times) == 0 and (unsupported or not seen):
+            # No eclipse at all: nothing to say about a period.
+            return Ephemeris(np.nan, np.nan, np.nan, np.nan, 0, 0, np.nan, 0.0)
+        if len(times) <= 2 or unsupported:
             return Ephemeris(
                 period=np.nan,
                 period_error=np.nan,
-                t0=float(times[0]) if len(times) else np.nan,
+                t0=float(times[0]),
                 t0_error=np.nan,
-                n_primary=len(seen),
-                n_secondary=n_secondary,
+                n_primary=len(times),
+                n_secondary=0,
                 secondary_phase=np.nan,
                 odd_even_sigma=0.0,
                 period_lower_bound=period_lower_bound(time, times, 2 * half_width * period),
-                eclipse_times=tuple(float(t) for t in sorted(times)),
+                eclipse_times=tuple(float(t) for t in times),
                 doubled=False,
-                flags=("single_eclipse",),
+                flags=("single_eclipse",) if len(times) <= 2 else (),
             )
     if len(seen) >= 2:
         fitted, fitted_error, t0, t0_error = _linear_ephemeris(seen)
