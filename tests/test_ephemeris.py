@@ -177,3 +177,28 @@ def test_centroid_test_flags_a_blend_not_the_target(target_known):
     assert blend.shift_sigma > 10
     if target_known:
         assert target.source_offset < 0.1 * PIXEL_ARCSEC
+
+
+def test_eclipses_under_a_pulsation():
+    """Shallow eclipses (4% and 1%, 4.3 d) under a 1.4% pulsation (0.83 d and its first
+    harmonic): the fold's best period is the pulsation's, the box search on what the
+    pulsation's fold leaves finds the eclipses."""
+    binary = Binary(
+        period=4.3, t0=1001.1, radius_1=0.05, radius_2=0.03,
+        surface_brightness_ratio=0.3, inclination=89.5, third_light=0.9,
+    )  # fmt: skip
+    pulsation = 0.01 * np.sin(2 * np.pi * TIME / 0.83) + 0.004 * np.sin(4 * np.pi * TIME / 0.83 + 1)
+    rng = np.random.default_rng(3)
+    flux = (
+        binary_flux(binary, TIME, exposure_days=2 / 1440)
+        + pulsation
+        + rng.normal(0, 5e-4, TIME.size)
+    )
+    search = search_period(TIME, flux)
+    assert search.period == pytest.approx(binary.period, rel=1e-3)
+    ratio = search.variability_period / 0.83
+    assert ratio == pytest.approx(round(ratio), abs=0.01)  # the pulsation, or a multiple
+    ephemeris = measure_ephemeris(TIME, flux, search)
+    assert ephemeris.period == pytest.approx(binary.period, rel=1e-4)
+    assert abs((ephemeris.t0 - binary.t0) / binary.period + 0.5) % 1 - 0.5 < 0.002
+    assert ephemeris.n_primary >= 5 and ephemeris.n_secondary >= 5

@@ -94,8 +94,9 @@ def test_every_light_curve_is_scored_or_rejected(survey):
     assert {c["tic"] for c in candidates} == {s["tic"] for s in stars} != set()
     # A period, or the eclipse times and a lower bound, or no eclipse found at all.
     assert all(
-        float(c["period"] or c["period_lower_bound"] or 1) > 0
-        and (c["period"] or c["flag_single_eclipse"] == "1" or c["n_primary"] == "0")
+        float(c["period"]) > 0
+        if c["period"]
+        else (float(c["period_lower_bound"]) > 0 and c["eclipse_times"]) or c["n_primary"] == "0"
         for c in candidates
     )
     assert all(c["plot"] and (results / "catalog" / c["plot"]).exists() for c in candidates)

@@ -49,6 +49,9 @@ EPHEMERIS_COLUMNS = {
         float, "d", "with one or two eclipses: shortest period putting no other in the data"
     ),
     "eclipse_times": Column(str, None, "with one or two eclipses: their BTJD, ';'-separated"),
+    "variability_period": Column(
+        float, "d", "period of a stronger signal the eclipses hide under (pulsation, spots)"
+    ),
     "n_primary": Column(int, None, "primary eclipses seen in all sectors"),
     "n_secondary": Column(int, None, "secondary eclipses seen in all sectors"),
     "primary_depth": Column(float, "ppt", "primary eclipse depth (two-Gaussian model)"),
@@ -132,11 +135,28 @@ def read_star(
 
 @dataclass(frozen=True)
 class Characterisation:
-    """Everything :func:`characterise` measured of one star (for the plot and the table)."""
+    """Everything :func:`characterise` measured of one star (for the plot and the table).
+
+    Attributes
+    ----------
+    columns : dict
+        The :data:`EPHEMERIS_COLUMNS` values.
+    time, flux, sector : numpy.ndarray
+        The star's good cadences from :func:`read_star`.
+    folded : numpy.ndarray
+        The flux the geometry was fitted to: less the signal the eclipses hide under
+        (if any) and the slow trend.
+    ephemeris : ebscan.periods.Ephemeris
+    fit : ebscan.geometry.EclipseFit or None
+        None without a period.
+    centroid_tests : dict
+        Sector -> :class:`ebscan.centroids.CentroidTest`.
+    """
 
     columns: dict
     time: np.ndarray
     flux: np.ndarray
+    folded: np.ndarray
     sector: np.ndarray
     ephemeris: object
     fit: object | None
@@ -160,7 +180,7 @@ def characterise(paths: list[str], flux_column: str | None = None) -> Characteri
     """
     from ebscan.centroids import centroid_test, read_centroids
     from ebscan.geometry import fit_two_gaussians
-    from ebscan.periods import detrend, measure_ephemeris, search_period
+    from ebscan.periods import detrend, measure_ephemeris, remove_variability, search_period
 
     time, flux, sector = read_star(paths, flux_column)
     search = search_period(time, flux)
@@ -174,6 +194,7 @@ def characterise(paths: list[str], flux_column: str | None = None) -> Characteri
             "t0_error": ephemeris.t0_error,
             "period_lower_bound": ephemeris.period_lower_bound,
             "eclipse_times": ";".join(f"{t:.5f}" for t in ephemeris.eclipse_times),
+            "variability_period": search.variability_period,
             "n_primary": ephemeris.n_primary,
             "n_secondary": ephemeris.n_secondary,
             "odd_even_sigma": ephemeris.odd_even_sigma,
@@ -185,8 +206,12 @@ def characterise(paths: list[str], flux_column: str | None = None) -> Characteri
     )
     fit = None
     half_width = 0.05
+    folded = flux
+    if np.isfinite(search.variability_period):
+        folded = remove_variability(time, flux - 1, search.variability_period) + 1
     if np.isfinite(ephemeris.period):
-        flat = detrend(time, flux - 1, ephemeris.period) + 1
+        flat = detrend(time, folded - 1, ephemeris.period) + 1
+        folded = flat
         fit = fit_two_gaussians(
             (time - ephemeris.t0) / ephemeris.period, flat, ephemeris.secondary_phase
         )
@@ -224,7 +249,7 @@ def characterise(paths: list[str], flux_column: str | None = None) -> Characteri
                 "flag_blend": int(best.blend),
             }
         )
-    return Characterisation(columns, time, flux, sector, ephemeris, fit, tests)
+    return Characterisation(columns, time, flux, folded, sector, ephemeris, fit, tests)
 
 
 def diagnostic_plot(
@@ -271,7 +296,7 @@ def diagnostic_plot(
     axis = figure.add_subplot(grid[len(sectors), :])
     if np.isfinite(ephemeris.period):
         phase = ((result.time - ephemeris.t0) / ephemeris.period + 0.25) % 1.0 - 0.25
-        axis.plot(phase, result.flux, ",", color="k")
+        axis.plot(phase, result.folded, ",", color="k")
         fit = result.fit
         if fit is not None:
             model = np.linspace(-0.25, 0.75, 1000)

@@ -16,7 +16,12 @@ alternatives tried):
    plain phase dispersion does. The shortest trial period whose scatter is within 5%
    of the best (or that explains 97% of the variance the best explains) is the
    eclipse spacing.
-3. Spacing or twice it: a fold at the spacing that shows a second minimum (a dip of
+3. Eclipses under another signal: box least squares (astropy) on the light curve less
+   its fold at the spacing. A box signal of 10 standard errors at a period that is no
+   multiple or fraction of the spacing is eclipses that a pulsation or spots hid; their
+   period replaces the spacing, and the other signal's fold is taken out before the
+   eclipses are measured.
+4. Spacing or twice it: a fold at the spacing that shows a second minimum (a dip of
    its own between two maxima: the secondary eclipse, or the other minimum of a
    contact binary) is the orbit. A fold with one minimum is taken to be twins (equal
    eclipses, or a contact binary's equal minima): the orbit is twice the spacing,
@@ -57,6 +62,21 @@ SEARCH_CADENCE = 10 / 1440
 SECOND_MINIMUM_SIGMA = 8.0
 #: ... and this fraction of the primary's depth.
 SECOND_MINIMUM_FRACTION = 0.05
+#: Box durations (d) and shortest period (d) of the box search for eclipses under
+#: another signal ...
+BOX_DURATIONS = (0.04, 0.08, 0.16)
+BOX_MIN_PERIOD = 0.3
+#: ... which must stand this many standard errors out of the residuals ...
+BOX_SNR = 10.0
+#: ... at a period that no multiple or fraction (1-8) of the signal's spacing is, to 2%,
+BOX_HARMONIC_TOLERANCE = 0.02
+#: ... and in boxes shorter than this fraction of the period: detached eclipses. (A
+#: contact binary's residuals, its minima changing from cycle to cycle, give wide boxes
+#: near its period: on the shared Kepler EBs they all have boxes of 0.16 of the period or
+#: more, the hidden eclipses 0.13 or less.)
+BOX_MAX_DUTY = 0.1
+#: The box search looks at no more than this much baseline (d), the densest stretch.
+BOX_MAX_SPAN = 100.0
 
 
 @dataclass(frozen=True)
@@ -75,6 +95,10 @@ class PeriodSearch:
         Prominence of the fold's second minimum at ``spacing``, over the fold's noise.
     peaks : tuple of float
         The periodogram peaks that seeded the search (d).
+    variability_period : float
+        When the eclipses hide under another periodic signal (pulsation, spots): that
+        signal's period (d), whose fold :func:`remove_variability` takes out before the
+        eclipses are measured; NaN otherwise.
     """
 
     period: float
@@ -82,6 +106,7 @@ class PeriodSearch:
     doubled: bool
     second_minimum_sigma: float
     peaks: tuple[float, ...] = field(default_factory=tuple)
+    variability_period: float = np.nan
 
 
 def bin_series(time: np.ndarray, flux: np.ndarray, width: float) -> tuple[np.ndarray, np.ndarray]:
@@ -274,6 +299,12 @@ def search_period(
         explained >= EXPLAINED_TOLERANCE * explained.max()
     )
     spacing = float(refined[good].min())
+    variability = np.nan
+    hidden = hidden_eclipses(binned_time, binned_flux, spacing, max_period)
+    if hidden is not None:
+        variability = spacing
+        binned_flux = remove_variability(binned_time, binned_flux, spacing, "mean")
+        spacing = refine_period(binned_time, binned_flux, hidden, bins)
     sigma, _, fraction = second_minimum(binned_time, binned_flux, spacing)
     single = not (sigma > SECOND_MINIMUM_SIGMA and fraction > SECOND_MINIMUM_FRACTION)
     return PeriodSearch(
@@ -282,7 +313,75 @@ def search_period(
         doubled=single,
         second_minimum_sigma=float(sigma),
         peaks=tuple(float(p) for p in peaks),
+        variability_period=variability,
     )
+
+
+def remove_variability(
+    time: np.ndarray, flux: np.ndarray, period: float, statistic: str = "median"
+) -> np.ndarray:
+    """``flux`` less its fold at ``period`` and a slow trend.
+
+    The fold is each phase bin's ``statistic`` (interpolated between bins). The
+    median leaves the eclipses, a few cycles of each bin, out of the fold of a
+    pulsation: the eclipses' depths stay whole (:func:`ebscan.candidates.characterise`
+    fits the geometry so). The mean takes out everything that repeats at ``period``,
+    eclipses included: a binary whose fold is right leaves nothing for
+    :func:`hidden_eclipses`, which the search needs.
+    """
+    from scipy.stats import binned_statistic
+
+    bins = int(np.clip(len(time) / 20, 50, 500))
+    centres = (np.arange(bins) + 0.5) / bins
+    profile, _, _ = binned_statistic(
+        (time / period) % 1.0, flux, statistic=statistic, bins=bins, range=(0, 1)
+    )
+    filled = np.isfinite(profile)
+    profile = np.interp(centres, centres[filled], profile[filled], period=1.0)
+    residual = flux - np.interp((time / period) % 1.0, centres, profile, period=1.0)
+    return residual - running_median(time, residual, TREND_WINDOW)
+
+
+def hidden_eclipses(
+    time: np.ndarray, flux: np.ndarray, spacing: float, max_period: float
+) -> float | None:
+    """The period of eclipses under another periodic signal, or None.
+
+    Box least squares (astropy) on the light curve less its fold at ``spacing`` (in
+    the densest stretch of at most :data:`BOX_MAX_SPAN` days). Eclipses that the fold
+    of a stronger signal (a pulsation, spots) hides stand out there; a box signal of
+    :data:`BOX_SNR` standard errors, in narrow boxes (:data:`BOX_MAX_DUTY`), at a
+    period unrelated to ``spacing``, is them.
+    """
+    from astropy.timeseries import BoxLeastSquares
+
+    if max_period <= BOX_MIN_PERIOD:
+        return None
+    residual = remove_variability(time, flux, spacing, "mean")
+    if time[-1] - time[0] > BOX_MAX_SPAN:
+        ends = np.searchsorted(time, time + BOX_MAX_SPAN)
+        start = int(np.argmax(ends - np.arange(len(time))))
+        time, residual = time[start : ends[start]], residual[start : ends[start]]
+    span = time[-1] - time[0]
+    longest = min(max_period, span / 2)
+    if longest <= BOX_MIN_PERIOD:
+        return None
+    step = min(BOX_DURATIONS) / (3 * span * BOX_MIN_PERIOD)
+    trials = np.sort(1 / np.arange(1 / longest, 1 / BOX_MIN_PERIOD, step))
+    result = BoxLeastSquares(time, residual).power(trials, list(BOX_DURATIONS))
+    best = int(np.argmax(result.power))
+    period, depth, duration = (
+        float(x[best]) for x in (result.period, result.depth, result.duration)
+    )
+    noise = 1.4826 * np.median(np.abs(np.diff(residual))) / np.sqrt(2)
+    snr = depth / noise * np.sqrt(len(time) * duration / period)
+    ratio = period / spacing
+    related = any(
+        abs(ratio * k - 1) < BOX_HARMONIC_TOLERANCE or abs(ratio / k - 1) < BOX_HARMONIC_TOLERANCE
+        for k in range(1, HARMONICS + 1)
+    )
+    narrow = duration / period < BOX_MAX_DUTY
+    return period if snr > BOX_SNR and narrow and not related else None
 
 
 #: An eclipse is seen when its depth reaches this fraction of the folded depth.
@@ -547,6 +646,10 @@ def measure_ephemeris(
     time = np.asarray(time, dtype=np.float64)
     flux = np.asarray(flux, dtype=np.float64) - np.median(flux)
     search = search or search_period(time, flux)
+    if np.isfinite(search.variability_period):
+        # The mean fold, as in the search: with the median here, two of the shared
+        # real EBs lost their period (bench/periods.py).
+        flux = remove_variability(time, flux, search.variability_period, "mean")
     period = search.period
     bins = int(np.clip(len(time) / 20, 50, 1000))
     flat = detrend(time, flux, period, bins)

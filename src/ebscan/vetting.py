@@ -59,8 +59,10 @@ function ephemeris(c) {
       : `period &gt; ${number(c.period_lower_bound, 2)} d (eclipses${times})`;
   }
   const error = number(c.period_error, 6);
+  const under = number(c.variability_period, 4);
   return `P = ${number(c.period, 6)}${error === null ? "" : " &plusmn; " + error} d,
-          T0 = ${number(c.t0, 5)} BTJD, eclipses seen ${c.n_primary} + ${c.n_secondary}`;
+          T0 = ${number(c.t0, 5)} BTJD, eclipses seen ${c.n_primary} + ${c.n_secondary}
+          ${under === null ? "" : `(under a ${under} d signal)`}`;
 }
 function geometry(c) {
   if (number(c.primary_depth, 1) === null) return "";
@@ -168,6 +170,7 @@ _FIELDS = (
     "t0",
     "period_lower_bound",
     "eclipse_times",
+    "variability_period",
     "n_primary",
     "n_secondary",
     "primary_depth",
