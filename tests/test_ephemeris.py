@@ -202,3 +202,11 @@ def test_eclipses_under_a_pulsation():
     assert ephemeris.period == pytest.approx(binary.period, rel=1e-4)
     assert abs((ephemeris.t0 - binary.t0) / binary.period + 0.5) % 1 - 0.5 < 0.002
     assert ephemeris.n_primary >= 5 and ephemeris.n_secondary >= 5
+
+
+def test_noise_gets_no_period():
+    """White noise: no period, no eclipse, no lower bound (not a period from noise)."""
+    rng = np.random.default_rng(1)
+    ephemeris = measure_ephemeris(TIME, 1 + rng.normal(0, NOISE, TIME.size))
+    assert np.isnan(ephemeris.period) and np.isnan(ephemeris.period_lower_bound)
+    assert ephemeris.n_primary == 0 and ephemeris.eclipse_times == ()

@@ -364,7 +364,8 @@ def _details(job: tuple[dict, str | None, PreprocessConfig]) -> dict:
                 segment,
             )
             details["plot"] = f"{Path(plots_dir).name}/{name}"
-    except (LightCurveError, OSError) as exc:
+    except (LightCurveError, OSError, ValueError) as exc:
+        # ValueError: data the search cannot use (constant flux, a few cadences).
         print(f"TIC {tic}: no ephemeris or plot ({exc})")
     return details
 

@@ -1,6 +1,6 @@
 """Orbital periods of eclipsing binaries: a period search made for eclipses.
 
-The search (:func:`search_period`) works in three steps, measured on the real EBs of
+The search (:func:`search_period`) works in four steps, measured on the real EBs of
 ``../shared`` (``bench/periods.py``; ``docs/catalog.md`` gives the comparison with the
 alternatives tried):
 
@@ -17,10 +17,10 @@ alternatives tried):
    of the best (or that explains 97% of the variance the best explains) is the
    eclipse spacing.
 3. Eclipses under another signal: box least squares (astropy) on the light curve less
-   its fold at the spacing. A box signal of 10 standard errors at a period that is no
-   multiple or fraction of the spacing is eclipses that a pulsation or spots hid; their
-   period replaces the spacing, and the other signal's fold is taken out before the
-   eclipses are measured.
+   its fold at the spacing. Narrow boxes of 10 standard errors at a period that is no
+   multiple or fraction of the spacing are eclipses that a pulsation or spots hid;
+   their period replaces the spacing, and the other signal's fold is taken out before
+   the eclipses are measured.
 4. Spacing or twice it: a fold at the spacing that shows a second minimum (a dip of
    its own between two maxima: the secondary eclipse, or the other minimum of a
    contact binary) is the orbit. A fold with one minimum is taken to be twins (equal
@@ -32,8 +32,9 @@ alternatives tried):
 :func:`measure_ephemeris` then times every primary eclipse seen, fits the times with a
 line (period, T0 and their uncertainties), counts the primary and secondary eclipses
 seen, and compares odd and even eclipse depths. A light curve with one or two eclipses
-in all its sectors gets a lower bound on the period and the eclipse times instead
-(:func:`find_eclipses`, :func:`period_lower_bound`).
+in all its sectors, or whose period the eclipses seen one by one do not bear out, gets
+the eclipse times and a lower bound on the period instead (:func:`find_eclipses`,
+:func:`period_lower_bound`).
 """
 
 from __future__ import annotations
@@ -99,6 +100,9 @@ class PeriodSearch:
         When the eclipses hide under another periodic signal (pulsation, spots): that
         signal's period (d), whose fold :func:`remove_variability` takes out before the
         eclipses are measured; NaN otherwise.
+    explained : float
+        Fraction of the variance the fold at ``spacing`` explains, cross-validated
+        (about 0 or below for noise).
     """
 
     period: float
@@ -107,6 +111,7 @@ class PeriodSearch:
     second_minimum_sigma: float
     peaks: tuple[float, ...] = field(default_factory=tuple)
     variability_period: float = np.nan
+    explained: float = np.nan
 
 
 def bin_series(time: np.ndarray, flux: np.ndarray, width: float) -> tuple[np.ndarray, np.ndarray]:
@@ -299,6 +304,7 @@ def search_period(
         explained >= EXPLAINED_TOLERANCE * explained.max()
     )
     spacing = float(refined[good].min())
+    spacing_explained = float(explained[refined == spacing][0])
     variability = np.nan
     hidden = hidden_eclipses(binned_time, binned_flux, spacing, max_period)
     if hidden is not None:
@@ -314,6 +320,7 @@ def search_period(
         second_minimum_sigma=float(sigma),
         peaks=tuple(float(p) for p in peaks),
         variability_period=variability,
+        explained=spacing_explained,
     )
 
 
@@ -386,6 +393,9 @@ def hidden_eclipses(
 
 #: An eclipse is seen when its depth reaches this fraction of the folded depth.
 SEEN_FRACTION = 0.5
+#: A fold that explains less of the variance than this (cross-validated) is noise:
+#: white noise gives -0.05 to -0.01, the shared real EBs 0.016 and more.
+MIN_EXPLAINED = 0.01
 #: Odd and even primary eclipses differ when their depths differ by this many standard
 #: errors and by 10% of the deeper.
 ODD_EVEN_SIGMA = 3.0
@@ -665,6 +675,8 @@ def measure_ephemeris(
     # folded depth); if most of them are missing, the period is not the binary's.
     visible = [e for e in covered if e.scale_error < SEEN_FRACTION / 3]
     unsupported = len(visible) >= 2 and len(seen) <= 0.5 * len(visible)
+    if np.isnan(search.variability_period) and search.explained < MIN_EXPLAINED:
+        unsupported = True
     sigma, phase, fraction = second_minimum(time - centre, flat, period)
     has_secondary = sigma > SECOND_MINIMUM_SIGMA and fraction > SECOND_MINIMUM_FRACTION
     n_secondary = 0
