@@ -241,6 +241,15 @@ def compare(sets: dict[str, list[dict]]) -> None:
     )
 
 
+def t0_misses(results: list[dict]) -> list[str]:
+    return [
+        f"TIC {r['tic']} ({Path(r['file']).name if 'files' not in r else 'all sectors'}): "
+        f"T0 {r['t0_phase']:+.4f} of the period from a catalogued primary eclipse"
+        for r in results
+        if r["outcome"] == "right" and np.isfinite(r["t0_phase"]) and abs(r["t0_phase"]) >= 0.01
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--compare", action="store_true", help="compare the search methods")
@@ -284,6 +293,10 @@ def main() -> None:
             "",
             *(f"- {line}" for line in failures(ebs) + failures(hosts) + failures(combined)),
             *(f"- {line}" for line in failures(kepler)),
+            "",
+            "T0 not within 1% of the period:",
+            "",
+            *(f"- {line}" for line in t0_misses(ebs + combined)),
         ]
     )
     record(
