@@ -96,7 +96,7 @@ def test_every_light_curve_is_scored_or_rejected(survey):
     assert all(
         float(c["period"]) > 0
         if c["period"]
-        else (float(c["period_lower_bound"]) > 0 and c["eclipse_times"]) or c["n_primary"] == "0"
+        else c["n_primary"] == "0" or (float(c["period_lower_bound"]) > 0 and c["eclipse_times"])
         for c in candidates
     )
     assert all(c["plot"] and (results / "catalog" / c["plot"]).exists() for c in candidates)
