@@ -14,6 +14,7 @@ from ebscan.catalogs import (
     evaluation_labels,
     known_eb_tics,
     planet_hosts,
+    read_kepler_eb_labels,
 )
 
 from conftest import SPOC
@@ -129,3 +130,11 @@ def test_cli_labels_reports_planet_hosts(catalogs, tmp_path, capsys):
     with open(tmp_path / "l.csv") as handle:
         header = next(csv.reader(handle))
     assert header == ["tic", "sector", "label", "subtype", "source", "reason"]
+
+
+def test_kepler_eb_rows_of_the_30_minute_labels(ffi_dir, ffi_kepler_dir):
+    """The Kepler EB catalogue's KIC and period per TIC, from both 30-minute sets."""
+    matches = read_kepler_eb_labels([ffi_dir / "labels.csv", ffi_kepler_dir / "labels.csv"])
+    assert len(matches) == 50 + 252  # every EB row of the two sets, no TIC in both
+    assert matches[273036521] == (7976783, pytest.approx(1.2088516))
+    assert all(period > 0 for _, period in matches.values())

@@ -173,6 +173,11 @@ def test_tiny_calnet_learns_and_generalises_to_unseen_stars(trained, capsys):
         file_rows = list(csv.DictReader(handle))
     assert len(segment_rows) == 6  # two segments per simulated sector
     assert [r["reason"] for r in file_rows] == ["", "", "", "empty file (0 bytes)"]
+    # Each scored file also gets the catalog's ephemeris and geometry columns.
+    from ebscan.candidates import EPHEMERIS_COLUMNS
+
+    assert list(file_rows[0])[-len(EPHEMERIS_COLUMNS) :] == list(EPHEMERIS_COLUMNS)
+    assert all(r["n_primary"] != "" for r in file_rows[:3]) and file_rows[3]["n_primary"] == ""
     # Same numbers as scoring the survey shard of those files.
     # The CLI scored with ONNX Runtime (auto, no GPU here); the survey shard with Keras.
     from ebscan.inference import load_predictor, score_shard

@@ -26,6 +26,7 @@ STAR_FIELDS = (
     "best_sector",
     "best_segment",
     "best_file",
+    "files",
 )
 
 
@@ -83,16 +84,17 @@ def build_catalog(
                     "dec": "",
                     "tmag": "",
                     "best": (-1.0, 0, 0, ""),
+                    "files": {},
                 },
             )
             score, sector = float(row["score"]), int(row["sector"])
+            source = resolved(row["source_file"], path) if row.get("source_file") else ""
             if score > star["best"][0]:
-                star["best"] = (
-                    score,
-                    sector,
-                    int(row["segment"]),
-                    resolved(row["source_file"], path),
-                )
+                star["best"] = (score, sector, int(row["segment"]), source)
+            if source:
+                # Every light curve of the star, in the order first seen: the catalog
+                # stage measures periods over all sectors together.
+                star["files"].setdefault(source, None)
             star["scores"].append(score)
             star["sectors"].add(sector)
             if score >= threshold:
@@ -120,6 +122,7 @@ def build_catalog(
                 "best_sector": star["best"][1],
                 "best_segment": star["best"][2],
                 "best_file": star["best"][3],
+                "files": ";".join(star["files"]),
             }
         )
     table.sort(key=lambda r: (-float(r["max_score"]), r["tic"]))
@@ -128,5 +131,13 @@ def build_catalog(
 
 
 def with_recorded_paths(rows: list[dict], output: str | os.PathLike) -> list[dict]:
-    """Catalog rows with ``best_file`` as ``output`` records it (:mod:`ebscan.paths`)."""
-    return [{**row, "best_file": recorded(row["best_file"], output)} for row in rows]
+    """Catalog rows with ``best_file`` and ``files`` as ``output`` records them
+    (:mod:`ebscan.paths`)."""
+
+    def paths(value) -> str:
+        return ";".join(recorded(f, output) for f in str(value or "").split(";") if f)
+
+    return [
+        {**row, "best_file": paths(row.get("best_file")), "files": paths(row.get("files"))}
+        for row in rows
+    ]

@@ -233,6 +233,29 @@ def read_justesen2021(directory: str | os.PathLike) -> set[int]:
         return {int(line.split()[0]) for line in handle if line.strip()}
 
 
+def read_kepler_eb_labels(
+    labels: Iterable[str | os.PathLike],
+) -> dict[int, tuple[int | None, float]]:
+    """TIC -> (KIC, period in d) of the Kepler EB catalogue rows of labels tables.
+
+    The shared 30-minute ``labels.csv`` files carry the Kepler EB catalogue's period
+    (``kebc_period``) and the KIC in ``evidence`` (``KEBC:KIC7976783``) for their EB
+    rows: the catalogue cross-identified with the TIC.
+    """
+    matches: dict[int, tuple[int | None, float]] = {}
+    for path in labels:
+        with open(path, newline="") as handle:
+            for row in csv.DictReader(handle):
+                if not row.get("kebc_period") or not row.get("tic"):
+                    continue
+                kic = re.search(r"KIC\s*(\d+)", row.get("evidence", ""))
+                matches.setdefault(
+                    int(row["tic"]),
+                    (int(kic.group(1)) if kic else None, float(row["kebc_period"])),
+                )
+    return matches
+
+
 def planet_hosts(toi_csv: str | os.PathLike) -> dict[int, str]:
     """TIC -> "TOI-x.01 KP" for ExoFOP TOIs whose TFOPWG disposition is KP or CP."""
     with open(toi_csv, newline="", encoding="utf-8-sig") as handle:

@@ -552,8 +552,8 @@ def _add_score(subparsers: argparse._SubParsersAction) -> None:
         "score",
         help="preprocess, GLS and score light-curve files in one go",
         description="Score ad-hoc light curves with a trained model: one row per segment "
-        "in OUTPUT and one per file (best score, or why it was rejected) in "
-        "OUTPUT with .files.csv.",
+        "in OUTPUT and one per file (best score, or why it was rejected, and the "
+        "catalog's ephemeris and eclipse-geometry columns) in OUTPUT with .files.csv.",
     )
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument(
@@ -581,8 +581,28 @@ def _add_score(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_score, subparser=p, writes=("output",))
 
 
+def _add_ephemerides(files: list[dict], config: PreprocessConfig, jobs: int) -> None:
+    """Add the catalog's ephemeris and geometry columns to each scored file's row."""
+    from concurrent.futures import ProcessPoolExecutor
+    from functools import partial
+
+    from ebscan.candidates import ephemeris_row
+
+    scored = [row for row in files if not row["reason"]]
+    measure = partial(ephemeris_row, flux_column=config.flux_column)
+    paths = [row["file"] for row in scored]
+    if jobs > 1:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            measured = list(pool.map(measure, paths))
+    else:
+        measured = [measure(path) for path in paths]
+    for row, columns in zip(scored, measured, strict=True):
+        row.update(columns)
+
+
 def _score(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from ebscan.atomic import write_csv
+    from ebscan.candidates import EPHEMERIS_COLUMNS
     from ebscan.inference import load_predictor, resolve_engine, score_results
     from ebscan.paths import recorded
     from ebscan.pretrained import pretrained_model
@@ -599,6 +619,7 @@ def _score(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     except ValueError as exc:
         parser.error(str(exc))
     segments, files = score_results(predictor, preprocess_files(args.files, config, args.jobs))
+    _add_ephemerides(files, config, args.jobs)
     per_file = os.path.splitext(args.output)[0] + ".files.csv"
     for path, rows, fields in (
         (
@@ -606,7 +627,11 @@ def _score(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             segments,
             ["file", "tic", "sector", "segment", "t_start", "t_end", "n_points", "score"],
         ),
-        (per_file, files, ["file", "tic", "sector", "n_segments", "max_score", "reason"]),
+        (
+            per_file,
+            files,
+            ["file", "tic", "sector", "n_segments", "max_score", "reason", *EPHEMERIS_COLUMNS],
+        ),
     ):
         write_csv(path, [{**row, "file": recorded(row["file"], path)} for row in rows], fields)
     for row in files:

@@ -555,17 +555,21 @@ def contact_curves() -> np.ndarray:
 def contact_from_eclipses(
     rng: np.random.Generator, record: np.void, t0: float, depth_scale: float = 1.0
 ) -> ContactBinary:
-    """A :class:`ContactBinary` like a catalogue ``record``: a library curve of a similar
-    depth ratio (one of the 10 nearest), a small O'Connell effect, and third light
-    bringing the primary depth to ``depth_scale`` times the catalogued one."""
+    """A :class:`ContactBinary` like a catalogue ``record``: a library curve at least as
+    deep as the target depth (``depth_scale`` times the catalogued one) and of a
+    similar depth ratio (one of the 10 nearest), a small O'Connell effect, and third
+    light bringing the primary depth down to the target."""
+    target = float(record["primary_depth"]) * depth_scale
     curves = contact_curves()
-    ratios = (1 - curves[:, -1]) / (1 - curves[:, 0])
+    deep_enough = np.flatnonzero(1 - curves[:, 0] >= target)
+    if deep_enough.size == 0:
+        deep_enough = np.array([np.argmin(curves[:, 0])])
+    ratios = (1 - curves[deep_enough, -1]) / (1 - curves[deep_enough, 0])
     wanted = float(record["depth_ratio"])
     if np.isfinite(wanted):
-        nearest = np.argsort(np.abs(ratios - wanted))[:10]
-        half = curves[rng.choice(nearest)]
+        half = curves[rng.choice(deep_enough[np.argsort(np.abs(ratios - wanted))[:10]])]
     else:
-        half = curves[rng.integers(len(curves))]
+        half = curves[rng.choice(deep_enough)]
     amplitude = 1 - half.min()
     contact = ContactBinary(
         period=float(record["period"]),
@@ -573,10 +577,12 @@ def contact_from_eclipses(
         half_orbit=tuple(float(v) for v in half),
         oconnell=float(rng.normal(0, 0.03) * amplitude),
     )
-    target = float(record["primary_depth"]) * depth_scale
-    depth = eclipse_geometry(contact).primary_depth
-    if depth > target > 0:
-        contact = replace(contact, third_light=1 - target / depth)
+    if eclipse_geometry(contact).primary_depth > target > 0:
+        # Depth below the maximum 1 + h, h half the O'Connell difference, with third
+        # light l: 1 - ((1 - l) m + l) / (1 + (1 - l) h) = target at the minimum m.
+        minimum, half_difference = half[0], abs(contact.oconnell) / 2
+        kept = target / (1 - minimum + (1 - target) * half_difference)
+        contact = replace(contact, third_light=1 - kept)
     return contact
 
 

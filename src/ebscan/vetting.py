@@ -1,7 +1,9 @@
 """A static HTML page to vet candidates by eye, and merging its decisions back.
 
 The page needs no server: open it from disk. It lists the candidates with their
-diagnostic plots, sorts and filters by score, and takes keyboard decisions
+diagnostic plots (a panel per sector), ephemeris, eclipse geometry, centroid test,
+catalogue matches and links to the star's ExoFOP and MAST pages, sorts and filters by
+score, and takes keyboard decisions
 (``a`` accept, ``r`` reject, ``u`` unsure, ``j``/``k`` or arrows to move). Decisions
 stay in the browser's local storage until exported as CSV (tic, decision), which
 ``ebscan vetted`` merges into a vetted catalog.
@@ -12,6 +14,7 @@ from __future__ import annotations
 import csv
 import html
 import json
+import math
 import os
 
 from ebscan.atomic import atomic_open, write_csv
@@ -48,6 +51,48 @@ let shown = [], current = 0;
 
 function save() { localStorage.setItem(storageKey, JSON.stringify(decisions)); }
 
+const number = (value, digits) => value === "" || value === null || isNaN(value) ? null
+  : Number(value).toFixed(digits);
+function ephemeris(c) {
+  if (number(c.period, 6) === null) {
+    const times = c.eclipse_times ? ` at BTJD ${c.eclipse_times.split(";").join(", ")}` : "";
+    return number(c.period_lower_bound, 2) === null ? "period ?"
+      : `period &gt; ${number(c.period_lower_bound, 2)} d (eclipses${times})`;
+  }
+  const error = number(c.period_error, 6);
+  const under = number(c.variability_period, 4);
+  return `P = ${number(c.period, 6)}${error === null ? "" : " &plusmn; " + error} d,
+          T0 = ${number(c.t0, 5)} BTJD, eclipses seen ${c.n_primary} + ${c.n_secondary}
+          ${under === null ? "" : `(under a ${under} d signal)`}`;
+}
+function geometry(c) {
+  if (number(c.primary_depth, 1) === null) return "";
+  const secondary = number(c.secondary_phase, 3);
+  return `depths ${number(c.primary_depth, 1)} / ${number(c.secondary_depth, 1)} ppt,
+          widths ${number(c.primary_width, 3)} / ${number(c.secondary_width, 3) ?? "-"},
+          secondary at phase ${secondary ?? "-"}, morphology ${number(c.morphology, 2)}`;
+}
+function centroid(c) {
+  if (number(c.source_offset, 1) === null) return "";
+  return `centroid: source ${number(c.source_offset, 1)}&quot; from target
+          (${number(c.source_offset_sigma, 1)} sigma)${c.flag_blend == 1 ? " <b>BLEND</b>" : ""}`;
+}
+function flags(c) {
+  const names = {flag_single_eclipse: "single eclipse", flag_odd_even: "odd/even differ",
+                 flag_no_secondary: "no secondary", flag_equal_minima: "equal minima"};
+  const set = Object.keys(names).filter(k => c[k] == 1).map(k => names[k]);
+  return set.length ? "flags: " + set.join(", ") : "";
+}
+function matches(c) {
+  const found = [];
+  if (c.in_prsa2022 == 1) found.push(`Prsa 2022 P=${number(c.prsa2022_period, 6)}`);
+  if (c.in_kepler_eb == 1) {
+    found.push(`Kepler EB KIC ${c.kepler_eb_kic} P=${number(c.kepler_eb_period, 6)}`);
+  }
+  if (c.in_calnet2025_new == 1) found.push("CALNet new EB");
+  return found.join("; ");
+}
+
 function render() {
   const min = parseFloat(document.getElementById("minscore").value) || 0;
   const order = document.getElementById("sort").value;
@@ -64,13 +109,18 @@ function render() {
     card.id = "tic-" + c.tic;
     card.dataset.tic = c.tic;
     card.innerHTML = (c.plot ? `<img loading="lazy" src="${c.plot}" alt="TIC ${c.tic}">` : "") +
-      `<div><div><b>TIC ${c.tic}</b> <span class="decision">${decision}</span></div>
+      `<div><div><b>TIC ${c.tic}</b> <span class="decision">${decision}</span>
+            <a href="https://exofop.ipac.caltech.edu/tess/target.php?id=${c.tic}"
+               target="_blank" rel="noopener">ExoFOP</a>
+            <a href="https://mast.stsci.edu/portal/Mashup/Clients/Mast/Portal.html?searchQuery=TIC%20${c.tic}"
+               target="_blank" rel="noopener">MAST</a></div>
        <div>score ${c.max_score.toFixed(3)} (mean ${c.mean_score.toFixed(3)})</div>
-       <div>period ${c.period || "?"} d (${c.period_supported || "?"};
-            GLS ${c.period_gls || "?"} d)</div>
+       <div>${ephemeris(c)}</div>
+       <div>${geometry(c)}</div>
+       <div>${centroid(c)}</div>
+       <div>${flags(c)}</div>
        <div>sectors ${c.sectors} (above threshold: ${c.sectors_above})</div>
-       <div>${c.status || ""}
-            ${c.in_prsa2022 == 1 ? "Prsa 2022 P=" + c.prsa2022_period : ""}</div></div>`;
+       <div>${c.status || ""} ${matches(c)}</div></div>`;
     card.addEventListener("click", () => { current = i; render(); });
     list.appendChild(card);
   });
@@ -117,13 +167,35 @@ _FIELDS = (
     "max_score",
     "mean_score",
     "period",
-    "period_supported",
-    "period_gls",
+    "period_error",
+    "t0",
+    "period_lower_bound",
+    "eclipse_times",
+    "variability_period",
+    "n_primary",
+    "n_secondary",
+    "primary_depth",
+    "secondary_depth",
+    "primary_width",
+    "secondary_width",
+    "secondary_phase",
+    "morphology",
+    "source_offset",
+    "source_offset_sigma",
+    "flag_blend",
+    "flag_single_eclipse",
+    "flag_odd_even",
+    "flag_no_secondary",
+    "flag_equal_minima",
     "sectors",
     "sectors_above",
     "status",
     "in_prsa2022",
     "prsa2022_period",
+    "in_kepler_eb",
+    "kepler_eb_kic",
+    "kepler_eb_period",
+    "in_calnet2025_new",
     "plot",
 )
 
@@ -134,7 +206,12 @@ def write_vetting_page(
     """Write the vetting page for candidate rows (plot paths relative to ``output``)."""
     data = []
     for row in rows:
-        item = {k: row.get(k, "") for k in _FIELDS}
+        # NaN is not JSON: an unknown number is written as "".
+        item = {
+            k: "" if isinstance(v, float) and not math.isfinite(v) else v
+            for k, v in ((k, row.get(k, "")) for k in _FIELDS)
+        }
+        item = {k: "" if v is None else v for k, v in item.items()}
         item["tic"] = int(item["tic"])
         for key in ("max_score", "mean_score"):
             item[key] = float(item[key])

@@ -9,6 +9,7 @@ rule catalog:
             category="Candidates",
         ),
         ecsv=f"{R}/catalog/candidates.ecsv",
+        fits=f"{R}/catalog/candidates.fits",
         plots=report(
             directory(f"{R}/catalog/plots"),
             patterns=["{name}.png"],
@@ -29,6 +30,7 @@ rule catalog:
     params:
         threshold=config["threshold"],
         catalogs=config["catalog"]["catalogs"] or config["training"]["catalogs"],
+        kepler_eb_labels=config["catalog"]["kepler_eb_labels"],
         preprocess=config["preprocess"],
         gls=config["gls"],
     script:

@@ -17,7 +17,8 @@ with job_log(snakemake):
         snakemake.output.plots,
         preprocess_config(params.preprocess, params.gls),
         snakemake.threads,
+        params.kepler_eb_labels,
     )
-    write_catalog(rows, snakemake.output.candidates, snakemake.output.ecsv)
+    write_catalog(rows, snakemake.output.candidates, snakemake.output.ecsv, snakemake.output.fits)
     write_vetting_page(rows, snakemake.output.vetting)
     print(f"{len(rows)} candidate stars")
