@@ -65,6 +65,7 @@ from ebscan.periodogram import calnet_period_grid
 from ebscan.preprocess import FileResult, PreprocessConfig, preprocess_lightcurve
 from ebscan.signals import EB_MORPHOLOGY, SIGNALS
 from ebscan.simulate import SimulatedStar, simulate_lightcurve
+from ebscan.training import star_draw
 
 #: The shortest segment at any cadence: the paper's 2000 two-minute cadences, in days.
 MIN_SEGMENT_DAYS = 2000 * 2 / 1440
@@ -168,7 +169,7 @@ class RecipeConfig:
 
 def role_of(tic: int, seed: int, test_fraction: float, validation_fraction: float) -> str:
     """``train``, ``validation`` or ``test`` for a star, from a hash of its TIC and the seed."""
-    u = zlib.crc32(f"{seed}:{tic}".encode()) / 2**32
+    u = star_draw(tic, seed)
     if u < test_fraction:
         return "test"
     return "validation" if u < test_fraction + validation_fraction else "train"

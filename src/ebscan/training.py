@@ -97,15 +97,20 @@ def read_training_set(path: str | os.PathLike) -> list[dict]:
     ]
 
 
-def split_by_star(rows: list[dict], validation_fraction: float, seed: int):
-    """Train / validation rows with every segment of a TIC on the same side.
+def star_draw(tic: int, seed: int) -> float:
+    """A number in [0, 1) that depends only on the TIC and the seed (a hash).
 
-    The side of a TIC depends only on the TIC and the seed (a hash), so adding stars
-    never moves the others.
+    Splits by star compare it with their fractions, so adding stars never moves the
+    others from one side to another.
     """
+    return zlib.crc32(f"{seed}:{tic}".encode()) / 2**32
+
+
+def split_by_star(rows: list[dict], validation_fraction: float, seed: int):
+    """Train / validation rows with every segment of a TIC on the same side."""
 
     def validation(tic: int) -> bool:
-        return zlib.crc32(f"{seed}:{tic}".encode()) / 2**32 < validation_fraction
+        return star_draw(tic, seed) < validation_fraction
 
     train = [r for r in rows if not validation(r["tic"])]
     held_out = [r for r in rows if validation(r["tic"])]
