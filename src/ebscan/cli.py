@@ -223,9 +223,19 @@ def _manifest(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
                 tics = {int(line) for line in handle if line.strip()}
         except (OSError, ValueError) as exc:
             parser.error(f"--tics {args.tics}: {exc}")
-    rows = mast.sector_manifest(args.sector, args.bulk_script_url, tics, args.retries, args.timeout)
+    try:
+        rows, skipped = mast.sector_manifest(
+            args.sector, args.bulk_script_url, tics, args.retries, args.timeout
+        )
+    except mast.EmptyManifest as exc:
+        print(f"ebscan manifest: error: {exc}", file=sys.stderr)
+        return 1
     mast.write_manifest(rows, args.output)
-    print(f"{args.output}: {len(rows)} light curves of sector {args.sector}", file=sys.stderr)
+    print(
+        f"{args.output}: {len(rows)} light curves of sector {args.sector} "
+        f"({mast.skipped_lines(skipped)})",
+        file=sys.stderr,
+    )
     return 0
 
 
