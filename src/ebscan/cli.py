@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from ebscan import __version__
 from ebscan.errors import InputError, WriteError
 from ebscan.lock import ResultsLock, ResultsLocked, results_folder
+from ebscan.logs import quiet_tensorflow
 
 # A command imports what it needs when it runs, and its options are only built when it
 # is the one asked for: `ebscan --help` and the commands that do not train or score
@@ -859,13 +860,21 @@ def build_parser(commands: Iterable[str] | None = None) -> argparse.ArgumentPars
     """
     parser = argparse.ArgumentParser(prog="ebscan", description=__doc__)
     parser.add_argument("--version", action="version", version=f"ebscan {__version__}")
+    parser.add_argument("--verbose", "-v", action="store_true", help=_VERBOSE)
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     wanted = set(COMMANDS if commands is None else commands)
     for name, (add_options, keywords) in COMMANDS.items():
         p = subparsers.add_parser(name, **keywords)
         if name in wanted:
             add_options(p)
+            # SUPPRESS: a command's default would overwrite `ebscan --verbose COMMAND`.
+            p.add_argument(
+                "--verbose", "-v", action="store_true", default=argparse.SUPPRESS, help=_VERBOSE
+            )
     return parser
+
+
+_VERBOSE = "show TensorFlow's start-up logs (hidden otherwise)"
 
 
 def _command_in(argv: Sequence[str]) -> list[str]:
@@ -884,6 +893,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(_command_in(argv))
     args = parser.parse_args(argv)
+    if not args.verbose:
+        quiet_tensorflow()
     command = f"ebscan {args.command}"
     try:
         with contextlib.ExitStack() as locks:
