@@ -209,3 +209,25 @@ def test_tic_list_manifest_from_the_search(mast, tmp_path, capsys):
         f"{tmp_path / 'none.txt'}\n"
     )
     assert not (tmp_path / "none.csv").exists()
+
+
+ONE_SECTOR = "give one --sector (or --search with --tics for several)"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--sector", "1", "--sector", "2"], ONE_SECTOR),
+        ([], ONE_SECTOR),
+        (["--search"], "--search needs the stars: give --tics FILE (one TIC per line)"),
+        (
+            ["--sector", "1", "--mast-url", "http://x"],
+            "--mast-url is for --search (the bulk script's is --bulk-script-url)",
+        ),
+    ],
+)
+def test_manifest_usage_mistakes(argv, message, tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["manifest", *argv, "-o", str(tmp_path / "m.csv")])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err.endswith(f"ebscan manifest: error: {message}\n")

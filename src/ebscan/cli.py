@@ -242,6 +242,8 @@ def _manifest(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             parser.error(f"--tics {args.tics}: {exc}")
     if args.search:
         return _searched_manifest(args, parser, tics)
+    if args.mast_url:
+        parser.error("--mast-url is for --search (the bulk script's is --bulk-script-url)")
     if not args.sector or len(args.sector) > 1:
         parser.error("give one --sector (or --search with --tics for several)")
     (sector,) = args.sector
