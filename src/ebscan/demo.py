@@ -169,7 +169,7 @@ def found(catalog: str, mirror: str) -> str:
         ebs = {int(row["tic"]) for row in csv.DictReader(handle) if row["label"] == "EB"}
     return (
         f"{len(candidates)} of {n_stars} stars ({len(candidates & ebs)} of the {len(ebs)} "
-        f"simulated EBs, {len(candidates - ebs)} other stars)"
+        f"simulated EBs, {len(candidates - ebs)} others)"
     )
 
 
