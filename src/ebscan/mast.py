@@ -35,7 +35,6 @@ from tqdm import tqdm
 from ebscan import __version__
 from ebscan.atomic import atomic_open, write_csv
 from ebscan.errors import LightCurveError, WriteError
-from ebscan.io import read_lightcurve
 from ebscan.tables import read_table
 
 BULK_SCRIPT_URL = (
@@ -385,6 +384,9 @@ class DownloadOutcome:
 
 def _verified(path: str) -> str | None:
     """None if ``path`` is a complete light-curve file, else why not."""
+    # Imported here: reading FITS brings NumPy, which a manifest does not need.
+    from ebscan.io import read_lightcurve
+
     try:
         read_lightcurve(path)
     except LightCurveError as exc:
