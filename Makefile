@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test test-slurm lint bench model clean
+.PHONY: demo test test-slurm lint chromium bench model clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,19 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff format --check .
 	$(BIN)/snakefmt --check workflow
 
-test: lint
+# The vetting page is tested in Debian's Chromium (driven by Playwright, which
+# downloads no browser of its own): installed here where apt-get can (as root);
+# elsewhere that test is skipped, and its skip says how to get it.
+chromium:
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "make test: no chromium, the vetting page test will be skipped" \
+			"(sudo apt-get install chromium)"; \
+	fi
+
+test: lint chromium
 	$(BIN)/python -m pytest
 
 # The demo on a one-node SLURM cluster started on 127.0.0.1 (installs Debian's

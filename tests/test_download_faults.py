@@ -38,7 +38,7 @@ def server(spoc_dir, tmp_path):
 
 
 def test_manifest_from_a_real_format_bulk_script(server):
-    rows = sector_manifest(1, server.bulk_script_url)
+    rows, _ = sector_manifest(1, server.bulk_script_url)
     assert [r["filename"] for r in rows] == SECTOR1
     assert rows[0]["tic"] == int(SECTOR1[0].split("-")[2])
     assert {r["sector"] for r in rows} == {1}

@@ -186,7 +186,7 @@ def test_population_from_the_shared_catalogues(catalogs_dir, ffi_kepler_dir):
 
 def half_orbit(depth_1: float, depth_2: float) -> tuple[float, ...]:
     """A smooth W UMa-like half orbit: minima of the given depths, maximum 1 at 0.25."""
-    from ebscan.contact_library import PHASES
+    from ebscan.eclipses import CONTACT_PHASES as PHASES
 
     weight = np.cos(2 * np.pi * PHASES) / 2 + 0.5  # 1 at phase 0, 0 at 0.5
     minimum = depth_1 * weight + depth_2 * (1 - weight)
@@ -194,7 +194,7 @@ def half_orbit(depth_1: float, depth_2: float) -> tuple[float, ...]:
 
 
 def test_contact_binary_interpolates_its_table_over_the_whole_orbit():
-    from ebscan.contact_library import PHASES
+    from ebscan.eclipses import CONTACT_PHASES as PHASES
     from ebscan.eclipses import ContactBinary
 
     half = half_orbit(0.3, 0.25)

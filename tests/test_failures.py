@@ -633,16 +633,24 @@ def test_mirror_server_serves_a_folder_with_bulk_scripts_made_from_it(spoc_dir, 
         text=True,
     )
     try:
-        lines = [server.stdout.readline() for _ in range(6)]
+        lines = [server.stdout.readline() for _ in range(7)]
         assert lines[0].startswith(f"Serving {spoc_dir} like MAST at http://127.0.0.1:")
         assert "sectors (light curves): 1 (32), 3 (2), " in lines[0]
         bulk = lines[3].split('"')[1]
         download = lines[4].split('"')[1]
-        assert lines[5] == "Ctrl-C stops it.\n"
+        search = lines[5].split("--mast-url ")[1].strip()
+        assert lines[6] == "Ctrl-C stops it.\n"
         m = tmp_path / "m.csv"
         assert main(["manifest", "--sector", "1", "-o", str(m), "--bulk-script-url", bulk]) == 0
         rows = mast.read_manifest(m)
         assert [r["filename"] for r in rows] == SECTOR1
+        # The same light curves through MAST's search, for a list of their TICs.
+        tics = tmp_path / "tics.txt"
+        tics.write_text("".join(f"{r['tic']}\n" for r in rows))
+        searched = tmp_path / "searched.csv"
+        argv = ["manifest", "--search", "--tics", str(tics), "--sector", "1"]
+        assert main([*argv, "--mast-url", search, "-o", str(searched)]) == 0
+        assert searched.read_text() == m.read_text()
         dest = tmp_path / "lc"
         argv = ["download", "--manifest", str(m), "--dest", str(dest), "--no-progress"]
         assert main([*argv, "--download-url", download]) == 1  # the truncated file

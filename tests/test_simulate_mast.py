@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
+from ebscan.cli import main
 from ebscan.config import parse_sectors
 from ebscan.io import read_lightcurve
 from ebscan.mast import (
@@ -24,6 +25,7 @@ from ebscan.mast import (
     sector_manifest,
     write_manifest,
 )
+from ebscan.mirror_server import MirrorServer
 from ebscan.periodogram import calnet_period_grid
 from ebscan.preprocess import preprocess_file
 from ebscan.signals import SIGNALS
@@ -167,12 +169,16 @@ def test_product_urls():
 
 def test_manifest_and_download_over_http(mirror, server, tmp_path):
     directory, truth = mirror
-    rows = sector_manifest(2, f"{server}/tesscurl_sector_{{sector}}_lc.sh")
+    rows, skipped = sector_manifest(2, f"{server}/tesscurl_sector_{{sector}}_lc.sh")
     assert [r["filename"] for r in rows] == [r["filename"] for r in truth if r["sector"] == 2]
+    assert skipped == {}
     write_manifest(rows, tmp_path / "m.csv")
     assert read_manifest(tmp_path / "m.csv") == rows
-    subset = sector_manifest(2, f"{server}/tesscurl_sector_{{sector}}_lc.sh", tics=[rows[0]["tic"]])
+    subset, skipped = sector_manifest(
+        2, f"{server}/tesscurl_sector_{{sector}}_lc.sh", tics=[rows[0]["tic"]]
+    )
     assert subset == rows[:1]
+    assert skipped == {"TIC not asked for": len(rows) - 1}
     names = [r["filename"] for r in rows[:4]] + [
         "tess2018206045859-s0002-0000000000000001-0000-s_lc.fits"
     ]
@@ -214,3 +220,47 @@ def test_truth_csv_columns(mirror):
             "period",
             "tmag",
         ]
+
+
+def test_a_bulk_script_without_the_sector_fails(tmp_path, capsys):
+    """A script that lists no light curve of its sector is an error that says what the
+    script held; one that does says what it skipped."""
+    files, scripts = tmp_path / "files", tmp_path / "scripts"
+    files.mkdir()
+    scripts.mkdir()
+    s1 = "tess2018206045859-s0001-0000000025155310-0120-s_lc.fits"
+    url = "https://mast.stsci.edu/api/v0.1/Download/file/?uri=mast:TESS/product/"
+    lines = [
+        "#!/bin/sh",
+        f"curl -C - -L -o {s1} {url}{s1}",
+        f"curl -C - -L -o {s1} {url}{s1}",
+        f"curl -C - -L -o {s1.replace('_lc', '_tp')} {url}x",
+        "echo done",
+        "",
+    ]
+    for sector in (1, 2):
+        (scripts / f"tesscurl_sector_{sector}_lc.sh").write_text("\n".join(lines))
+    (scripts / "tesscurl_sector_4_lc.sh").write_text("#!/bin/sh\n")
+    with MirrorServer(files, scripts) as server:
+        script, out = server.bulk_script_url, tmp_path / "m.csv"
+        argv = ["manifest", "--bulk-script-url", script, "-o", str(out), "--sector"]
+        assert main([*argv, "2"]) == 1
+        assert capsys.readouterr().err == (
+            f"ebscan manifest: error: sector 2 bulk script: {script.format(sector=2)}: lists no "
+            "light curve of sector 2 (skipped 4 lines: 1 of sector 1, 1 listed twice, "
+            "1 not a 2-minute light curve, 1 not a curl command)\n"
+        )
+        assert not out.exists()
+        assert main([*argv, "4"]) == 1
+        assert capsys.readouterr().err == (
+            f"ebscan manifest: error: sector 4 bulk script: {script.format(sector=4)}: lists no "
+            "light curve of sector 4 (no curl line at all)\n"
+        )
+        assert main([*argv, "1"]) == 0
+        assert capsys.readouterr().err == (
+            f"{out}: 1 light curves of sector 1 (skipped 3 lines: 1 listed twice, "
+            "1 not a 2-minute light curve, 1 not a curl command)\n"
+        )
+        assert [row["filename"] for row in read_manifest(out)] == [s1]
+        rows, skipped = sector_manifest(1, script, tics=[5])
+        assert rows == [] and skipped["TIC not asked for"] == 1

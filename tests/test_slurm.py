@@ -82,7 +82,10 @@ def run_demo(root: Path, config: Path, env: dict, *snakemake_args: str) -> str:
         *snakemake_args,
     ]
     done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=1200)
-    log = done.stdout + done.stderr
+    # The demo prints a line per stage; Snakemake's own output is in its log file.
+    results = Path(yaml.safe_load(config.read_text())["results"])
+    snakemake_log = results / "logs" / "snakemake.log"
+    log = done.stdout + done.stderr + (snakemake_log.read_text() if snakemake_log.exists() else "")
     config.with_suffix(".log").write_text(log)
     assert done.returncode == 0, log[-4000:]
     # Snakemake can stop early with status 0 (docs/scaling.md): every step must be done.

@@ -165,7 +165,11 @@ def candidates_for_page():
     ]
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (make test installs it)")
+@pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="needs Debian's chromium: `make test` installs it where it runs as root with "
+    "apt-get; elsewhere `sudo apt-get install chromium`",
+)
 def test_vetting_page_accepts_with_a_key_and_exports(tmp_path):
     playwright = pytest.importorskip("playwright.sync_api")
     page_path = tmp_path / "vetting.html"

@@ -26,7 +26,7 @@ from ebscan.atomic import atomic_open, write_csv
 from ebscan.catalog import with_recorded_paths
 from ebscan.catalogs import CatalogSet, known_eb_tics, read_kepler_eb_labels
 from ebscan.errors import LightCurveError
-from ebscan.io import read_lightcurve
+from ebscan.io import LightCurve, read_lightcurve
 from ebscan.preprocess import PreprocessConfig
 from ebscan.segments import good_cadences
 
@@ -117,14 +117,18 @@ __doc__ += "\n".join(
 def read_star(
     paths: Iterable[str], flux_column: str | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Good cadences of one star's light-curve files together: see :func:`stack_star`."""
+    return stack_star([read_lightcurve(path, flux_column) for path in paths])
+
+
+def stack_star(lightcurves: Iterable[LightCurve]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Good cadences of one star's light curves together: (time, relative flux, sector).
 
-    Each file's flux is divided by its median, so that sectors with different
+    Each light curve's flux is divided by its median, so that sectors with different
     apertures or crowding line up; the result is sorted by time.
     """
     times, fluxes, sectors = [], [], []
-    for path in paths:
-        lc = read_lightcurve(path, flux_column)
+    for lc in lightcurves:
         time, flux = good_cadences(lc)
         times.append(time)
         fluxes.append(flux / np.median(flux))
@@ -164,7 +168,8 @@ class Characterisation:
     centroid_tests: dict
 
 
-def _empty_columns() -> dict:
+def empty_ephemeris() -> dict:
+    """:data:`EPHEMERIS_COLUMNS` with nothing measured: NaN, 0 or '' by column type."""
     return {
         name: (np.nan if c.dtype is float else 0 if c.dtype is int else "")
         for name, c in EPHEMERIS_COLUMNS.items()
@@ -179,14 +184,26 @@ def characterise(paths: list[str], flux_column: str | None = None) -> Characteri
     LightCurveError
         If a file cannot be read (naming it).
     """
+    return characterise_lightcurves(
+        [read_lightcurve(path, flux_column) for path in paths], paths, flux_column
+    )
+
+
+def characterise_lightcurves(
+    lightcurves: list[LightCurve],
+    centroid_files: Iterable[str] = (),
+    flux_column: str | None = None,
+) -> Characterisation:
+    """Ephemeris and eclipse geometry of one star from its light curves (in memory),
+    and the centroid test from those of ``centroid_files`` that have centroids."""
     from ebscan.centroids import centroid_test, read_centroids
     from ebscan.geometry import fit_two_gaussians
     from ebscan.periods import detrend, measure_ephemeris, remove_variability, search_period
 
-    time, flux, sector = read_star(paths, flux_column)
+    time, flux, sector = stack_star(lightcurves)
     search = search_period(time, flux)
     ephemeris = measure_ephemeris(time, flux, search)
-    columns = _empty_columns()
+    columns = empty_ephemeris()
     columns.update(
         {
             "period": ephemeris.period,
@@ -229,7 +246,7 @@ def characterise(paths: list[str], flux_column: str | None = None) -> Characteri
         )
         half_width = 0.5 * fit.primary_width * ephemeris.period
     tests = {}
-    for path in paths:
+    for path in centroid_files:
         try:
             centroids = read_centroids(path, flux_column)
         except LightCurveError:
@@ -350,7 +367,7 @@ def _details(job: tuple[dict, str | None, PreprocessConfig]) -> dict:
     """Ephemeris, geometry, centroid columns and plot of one candidate (a pool task)."""
     row, plots_dir, config = job
     tic = int(row["tic"])
-    details = {**_empty_columns(), "plot": ""}
+    details = {**empty_ephemeris(), "plot": ""}
     paths = [p for p in str(row.get("files") or row["best_file"]).split(";") if p]
     try:
         result = characterise(paths, config.flux_column)
@@ -533,5 +550,5 @@ def ephemeris_row(path: str, flux_column: str | None = None) -> dict:
     try:
         columns = characterise([path], flux_column).columns
     except (LightCurveError, OSError, ValueError):
-        columns = _empty_columns()
+        columns = empty_ephemeris()
     return {k: _csv_text(_cell(v, EPHEMERIS_COLUMNS[k])) for k, v in columns.items()}

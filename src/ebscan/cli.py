@@ -11,18 +11,23 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING
 
-from ebscan import __version__, mast
+from ebscan import __version__
 from ebscan.errors import InputError, WriteError
-from ebscan.inference import ENGINES
 from ebscan.lock import ResultsLock, ResultsLocked, results_folder
-from ebscan.periodogram import METHODS, calnet_period_grid
-from ebscan.preprocess import PreprocessConfig, preprocess_files
-from ebscan.resample import SPLINE_MODES
-from ebscan.shards import ShardWriter, add_gls, merge_shards, open_shard, source_files
+from ebscan.logs import quiet_tensorflow
+
+if TYPE_CHECKING:  # the module imports SciPy; commands import it when they run
+    from ebscan.preprocess import PreprocessConfig
+
+# A command imports what it needs when it runs, and its options are only built when it
+# is the one asked for: `ebscan --help` and the commands that do not train or score
+# start without NumPy, SciPy or TensorFlow (bench/cli_startup.py).
 
 
 def _positive_int(text: str) -> int:
@@ -32,14 +37,12 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _add_preprocess(subparsers: argparse._SubParsersAction) -> None:
+def _add_preprocess(p: argparse.ArgumentParser) -> None:
+    from ebscan.periodogram import METHODS
+    from ebscan.preprocess import PreprocessConfig
+    from ebscan.resample import SPLINE_MODES
+
     defaults = PreprocessConfig()
-    p = subparsers.add_parser(
-        "preprocess",
-        help="light-curve files -> HDF5 shard of (LC, GLS) vectors and rejects",
-        description="Turn light-curve FITS files into an HDF5 shard of CALNet input vectors. "
-        "Files that yield no segment are listed on stderr and in the shard's rejects table.",
-    )
     p.add_argument("files", nargs="*", metavar="FILE", help="light-curve FITS files")
     p.add_argument(
         "--files-from",
@@ -79,6 +82,10 @@ def _add_preprocess(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _preprocess(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from ebscan.periodogram import calnet_period_grid
+    from ebscan.preprocess import PreprocessConfig, preprocess_files
+    from ebscan.shards import ShardWriter, source_files
+
     try:
         config = PreprocessConfig(
             gap_days=args.gap_days,
@@ -142,14 +149,15 @@ def _no_segments_status(command: str, n_files: int, n_segments: int) -> int:
     return 0
 
 
-def _add_merge(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("merge", help="merge shards made with the same parameters")
+def _add_merge(p: argparse.ArgumentParser) -> None:
     p.add_argument("shards", nargs="+", metavar="SHARD.h5")
     p.add_argument("--output", "-o", required=True, metavar="MERGED.h5")
     p.set_defaults(handler=_merge, subparser=p, writes=("output",))
 
 
 def _merge(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from ebscan.shards import merge_shards
+
     missing = [s for s in args.shards if not os.path.exists(s)]
     if missing:
         parser.error(f"no such shard: {missing[0]}")
@@ -161,19 +169,15 @@ def _merge(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return 0
 
 
-def _add_gls(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
-        "gls",
-        help="add GLS vectors to a shard made with --no-gls",
-        description="Compute the GLS vector of every segment of a light-curve-only shard "
-        "from its source files, with the shard's own preprocessing parameters.",
-    )
+def _add_gls(p: argparse.ArgumentParser) -> None:
     p.add_argument("shard", metavar="SHARD.h5")
     p.add_argument("--output", "-o", required=True, metavar="OUT.h5")
     p.set_defaults(handler=_gls, subparser=p, writes=("output",))
 
 
 def _gls(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from ebscan.shards import add_gls, open_shard
+
     if not os.path.exists(args.shard):
         parser.error(f"no such shard: {args.shard}")
     try:
@@ -195,25 +199,42 @@ def _gls(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return 0
 
 
-def _add_manifest(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
-        "manifest",
-        help="list a sector's 2-minute light curves (from MAST's bulk download script)",
+def _add_manifest(p: argparse.ArgumentParser) -> None:
+    from ebscan.mast import BULK_SCRIPT_URL
+
+    p.add_argument(
+        "--sector",
+        type=_positive_int,
+        action="append",
+        metavar="N",
+        help="the sector (once; with --search, any number of times: default all)",
     )
-    p.add_argument("--sector", type=_positive_int, required=True)
     p.add_argument("--output", "-o", required=True, metavar="M.csv")
     p.add_argument(
         "--bulk-script-url",
-        default=mast.BULK_SCRIPT_URL,
+        default=BULK_SCRIPT_URL,
         help="template with {sector} (default: MAST's tesscurl_sector_{sector}_lc.sh)",
     )
     p.add_argument("--tics", metavar="FILE", help="keep only the TICs listed (one per line)")
+    p.add_argument(
+        "--search",
+        action="store_true",
+        help="ask MAST's search (astroquery) for the light curves of the --tics stars "
+        "instead of reading the sector's whole bulk script",
+    )
+    p.add_argument(
+        "--mast-url",
+        metavar="URL",
+        help="with --search: a server answering like MAST's portal API (default MAST)",
+    )
     p.add_argument("--retries", type=int, default=5)
     p.add_argument("--timeout", type=float, default=60.0, help="seconds")
     p.set_defaults(handler=_manifest, subparser=p, writes=("output",))
 
 
 def _manifest(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from ebscan import mast
+
     if "{sector}" not in args.bulk_script_url:
         parser.error("--bulk-script-url must contain {sector}")
     tics = None
@@ -223,27 +244,71 @@ def _manifest(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
                 tics = {int(line) for line in handle if line.strip()}
         except (OSError, ValueError) as exc:
             parser.error(f"--tics {args.tics}: {exc}")
-    rows = mast.sector_manifest(args.sector, args.bulk_script_url, tics, args.retries, args.timeout)
+    if args.search:
+        return _searched_manifest(args, parser, tics)
+    if args.mast_url:
+        parser.error("--mast-url is for --search (the bulk script's is --bulk-script-url)")
+    if not args.sector or len(args.sector) > 1:
+        parser.error("give one --sector (or --search with --tics for several)")
+    (sector,) = args.sector
+    try:
+        rows, skipped = mast.sector_manifest(
+            sector, args.bulk_script_url, tics, args.retries, args.timeout
+        )
+    except mast.EmptyManifest as exc:
+        print(f"ebscan manifest: error: {exc}", file=sys.stderr)
+        return 1
     mast.write_manifest(rows, args.output)
-    print(f"{args.output}: {len(rows)} light curves of sector {args.sector}", file=sys.stderr)
+    print(
+        f"{args.output}: {len(rows)} light curves of sector {sector} "
+        f"({mast.skipped_lines(skipped)})",
+        file=sys.stderr,
+    )
     return 0
 
 
-def _add_download(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
-        "download",
-        help="fetch a manifest's light curves: verified, resumable, polite",
-        description="Download every file of a manifest into DEST. Files already there "
-        "and complete are skipped; partial ones resume; each file is verified before it "
-        "gets its final name. Exits 1 if any file failed after all retries.",
+def _searched_manifest(
+    args: argparse.Namespace, parser: argparse.ArgumentParser, tics: set[int] | None
+) -> int:
+    """``ebscan manifest --search``: the light curves of a TIC list, from MAST's search."""
+    from ebscan.mast import write_manifest
+    from ebscan.search import find_light_curves
+
+    if not tics:
+        parser.error("--search needs the stars: give --tics FILE (one TIC per line)")
+    rows = find_light_curves(tics, args.sector, args.mast_url, args.retries, args.timeout)
+    where = f" in sectors {_listed(args.sector)}" if args.sector else ""
+    if not rows:
+        print(
+            f"ebscan manifest: error: MAST has no 2-minute SPOC light curve of any TIC "
+            f"listed in {args.tics}{where}",
+            file=sys.stderr,
+        )
+        return 1
+    write_manifest(rows, args.output)
+    missing = sorted(tics - {row["tic"] for row in rows})
+    print(
+        f"{args.output}: {len(rows)} light curves of {len(tics) - len(missing)} TICs{where}"
+        + (f"; none of TIC {_listed(missing)}" if missing else ""),
+        file=sys.stderr,
     )
+    return 0
+
+
+def _listed(numbers: Iterable[int]) -> str:
+    return ", ".join(map(str, sorted(numbers)))
+
+
+def _add_download(p: argparse.ArgumentParser) -> None:
+    from ebscan.mast import DOWNLOAD_URL, S3_DOWNLOAD_URL
+
     p.add_argument("--manifest", required=True, metavar="M.csv")
     p.add_argument("--dest", required=True, metavar="DIR")
     p.add_argument(
         "--download-url",
-        default=mast.DOWNLOAD_URL,
+        default=DOWNLOAD_URL,
         help="template with {filename} or {uri} (default: MAST's Download/file "
-        f"API; the S3 layout is {mast.S3_DOWNLOAD_URL})",
+        f"API; the S3 layout is {S3_DOWNLOAD_URL})",
     )
     p.add_argument(
         "--concurrency",
@@ -263,6 +328,8 @@ def _add_download(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _download(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from ebscan import mast
+
     if "{filename}" not in args.download_url and "{uri}" not in args.download_url:
         parser.error("--download-url must contain {filename} or {uri}")
     _check_inputs(parser, [args.manifest])
@@ -308,15 +375,7 @@ def _download(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return status or (1 if failed else 0)
 
 
-def _add_labels(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
-        "labels",
-        help="labels table (tic, sector, label, subtype, source, reason) from catalogs",
-        description="Build a labels table: catalogued EB light curves minus known planet "
-        "hosts, plus random negatives from the manifests (--catalogs); the light curves "
-        "in shards of known non-EB variables of GCVS 5.1 (--gcvs); or the labelled "
-        "evaluation set of a shared data folder's labels.csv (--evaluation).",
-    )
+def _add_labels(p: argparse.ArgumentParser) -> None:
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--catalogs", metavar="DIR", help="folder laid out like shared/catalogs")
     source.add_argument(
@@ -373,7 +432,9 @@ def _labels(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         rows = evaluation_labels(args.evaluation)
         summary = {k: sum(r["label"] == k for r in rows) for k in ("EB", "non-EB", "excluded")}
     else:
-        manifests = [mast.read_manifest(m) for m in args.manifest] or None
+        from ebscan.mast import read_manifest
+
+        manifests = [read_manifest(m) for m in args.manifest] or None
         rows, summary = build_labels(
             CatalogSet(Path(args.catalogs)), manifests, args.negative_ratio, args.seed
         )
@@ -383,14 +444,7 @@ def _labels(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return 0
 
 
-def _add_audit(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
-        "audit",
-        help="check that every light curve of a run was scored or rejected for a reason",
-        description="Per sector: files in the manifest = downloaded + failed; downloaded = "
-        "files with segments in shards + rejected files; every segment scored. Prints the "
-        "table and exits 1 on any mismatch.",
-    )
+def _add_audit(p: argparse.ArgumentParser) -> None:
     p.add_argument("results", metavar="RESULTS_DIR")
     p.add_argument("--sectors", nargs="+", help="sectors to check (default: all with a manifest)")
     p.add_argument("--output", "-o", metavar="AUDIT.tsv", help="also write the table here")
@@ -421,14 +475,7 @@ def _audit(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return 1 if bad else 0
 
 
-def _add_train(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
-        "train",
-        help="train a model on labelled segments of shards",
-        description="Join LABELS (tic, sector, label) to the SHARDS' segments, split by "
-        "star into train and validation, and train; writes OUT/model.keras, "
-        "OUT/model.json (the resolved configuration) and OUT/history.csv.",
-    )
+def _add_train(p: argparse.ArgumentParser) -> None:
     p.add_argument("--shards", nargs="+", required=True, metavar="SHARD.h5")
     p.add_argument("--labels", required=True, metavar="LABELS.csv")
     # Checked when the command runs: the registry imports Keras, which would
@@ -507,14 +554,7 @@ def _train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return 0
 
 
-def _add_evaluate(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
-        "evaluate",
-        help="metrics and plots of a trained model on labelled segments",
-        description="Score the labelled segments of SHARDS and write OUT/metrics.json "
-        "(accuracy, precision, recall, F1 at the threshold, ROC and PR AUC, per class), "
-        "OUT/scores.csv and PNG plots.",
-    )
+def _add_evaluate(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", required=True, metavar="MODEL.keras")
     p.add_argument("--shards", nargs="+", required=True, metavar="SHARD.h5")
     p.add_argument("--labels", required=True, metavar="LABELS.csv")
@@ -547,15 +587,46 @@ def _evaluate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return 0
 
 
-def _add_score(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
-        "score",
-        help="preprocess, GLS and score light-curve files in one go",
-        description="Score ad-hoc light curves with a trained model: one row per segment "
-        "in OUTPUT and one per file (best score, or why it was rejected, and the "
-        "catalog's ephemeris and eclipse-geometry columns) in OUTPUT with .files.csv.",
+def _add_score(p: argparse.ArgumentParser) -> None:
+    from ebscan.inference import ENGINES
+    from ebscan.mast import DOWNLOAD_URL
+    from ebscan.preprocess import PreprocessConfig
+
+    p.add_argument("files", nargs="*", metavar="FILE", help="light-curve FITS files")
+    p.add_argument(
+        "--tic",
+        type=_positive_int,
+        nargs="+",
+        default=[],
+        metavar="TIC",
+        help="stars to score: their 2-minute SPOC light curves are found at MAST "
+        "(astroquery) and downloaded into --cache",
     )
-    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument(
+        "--sector",
+        type=_positive_int,
+        nargs="+",
+        metavar="N",
+        help="only these sectors of the --tic stars (default: all at MAST)",
+    )
+    p.add_argument(
+        "--cache",
+        metavar="DIR",
+        help="folder of the light curves fetched for --tic; a verified file there is not "
+        "fetched again (default: $XDG_CACHE_HOME/ebscan/lightcurves, i.e. "
+        "~/.cache/ebscan/lightcurves)",
+    )
+    p.add_argument(
+        "--mast-url",
+        metavar="URL",
+        help="search a server answering like MAST's portal API instead of MAST "
+        "(a mirror; python -m ebscan.mirror_server serves one)",
+    )
+    p.add_argument(
+        "--download-url",
+        default=DOWNLOAD_URL,
+        help="template with {filename} or {uri} for --tic downloads (default: MAST's)",
+    )
     p.add_argument(
         "--model",
         metavar="MODEL",
@@ -578,6 +649,8 @@ def _add_score(subparsers: argparse._SubParsersAction) -> None:
         help="onnxruntime (fastest on CPU), keras (TensorFlow; GPU) or auto (keras "
         "when TensorFlow sees a GPU)",
     )
+    p.add_argument("--retries", type=int, default=5, help="for --tic searches and downloads")
+    p.add_argument("--timeout", type=float, default=60.0, help="seconds (--tic)")
     p.set_defaults(handler=_score, subparser=p, writes=("output",))
 
 
@@ -605,8 +678,16 @@ def _score(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from ebscan.candidates import EPHEMERIS_COLUMNS
     from ebscan.inference import load_predictor, resolve_engine, score_results
     from ebscan.paths import recorded
+    from ebscan.preprocess import PreprocessConfig, preprocess_files
     from ebscan.pretrained import pretrained_model
+    from ebscan.search import preprocess_fetched
 
+    if args.sector and not args.tic:
+        parser.error("--sector selects sectors of the --tic stars: give --tic")
+    if not args.files and not args.tic:
+        parser.error("nothing to score: give FILE arguments or --tic")
+    if "{filename}" not in args.download_url and "{uri}" not in args.download_url:
+        parser.error("--download-url must contain {filename} or {uri}")
     if args.model is None:
         args.model = str(pretrained_model(resolve_engine(args.engine)))
     _check_inputs(parser, [args.model])
@@ -618,7 +699,17 @@ def _score(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         predictor = load_predictor(args.model, args.engine)
     except ValueError as exc:
         parser.error(str(exc))
-    segments, files = score_results(predictor, preprocess_files(args.files, config, args.jobs))
+    fetched = _fetched(args) if args.tic else []
+    if not fetched and not args.files:
+        print("ebscan score: error: no light curve to score", file=sys.stderr)
+        return 1
+    segments, files = score_results(
+        predictor,
+        itertools.chain(
+            preprocess_fetched(fetched, config, args.jobs),
+            preprocess_files(args.files, config, args.jobs),
+        ),
+    )
     _add_ephemerides(files, config, args.jobs)
     per_file = os.path.splitext(args.output)[0] + ".files.csv"
     for path, rows, fields in (
@@ -644,11 +735,33 @@ def _score(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return _no_segments_status("score", len(files), len(segments))
 
 
-def _add_vetted(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
-        "vetted",
-        help="merge decisions exported from the vetting page into a vetted catalog",
+def _fetched(args: argparse.Namespace) -> list:
+    """``ebscan score --tic``: the stars' light curves, found at MAST and fetched into the
+    cache, with a line for each star MAST has none of."""
+    from ebscan.search import fetch_light_curves, not_found
+
+    fetched = fetch_light_curves(
+        args.tic,
+        args.sector,
+        args.cache,
+        args.mast_url,
+        args.download_url,
+        args.retries,
+        args.timeout,
+        progress=sys.stderr.isatty(),
     )
+    for line in not_found(args.tic, args.sector, fetched):
+        print(f"ebscan score: {line}", file=sys.stderr)
+    if fetched:
+        print(
+            f"{len(fetched)} light curves of TIC {_listed({f.tic for f in fetched})} "
+            f"from MAST in {os.path.dirname(fetched[0].path)}",
+            file=sys.stderr,
+        )
+    return fetched
+
+
+def _add_vetted(p: argparse.ArgumentParser) -> None:
     p.add_argument("--candidates", required=True, metavar="CANDIDATES.csv")
     p.add_argument(
         "--decisions",
@@ -676,23 +789,130 @@ def _vetted(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The ``ebscan`` argument parser with all subcommands."""
+#: The commands, in the order of --help: (function adding the options, parser keywords).
+COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], dict]] = {
+    "manifest": (
+        _add_manifest,
+        dict(
+            help="list 2-minute light curves: a sector's (MAST's bulk download script) "
+            "or a TIC list's (MAST's search)",
+        ),
+    ),
+    "labels": (
+        _add_labels,
+        dict(
+            help="labels table (tic, sector, label, subtype, source, reason) from catalogs",
+            description="Build a labels table: catalogued EB light curves minus known planet "
+            "hosts, plus random negatives from the manifests (--catalogs); the light curves "
+            "in shards of known non-EB variables of GCVS 5.1 (--gcvs); or the labelled "
+            "evaluation set of a shared data folder's labels.csv (--evaluation).",
+        ),
+    ),
+    "download": (
+        _add_download,
+        dict(
+            help="fetch a manifest's light curves: verified, resumable, polite",
+            description="Download every file of a manifest into DEST. Files already there "
+            "and complete are skipped; partial ones resume; each file is verified before it "
+            "gets its final name. Exits 1 if any file failed after all retries.",
+        ),
+    ),
+    "preprocess": (
+        _add_preprocess,
+        dict(
+            help="light-curve files -> HDF5 shard of (LC, GLS) vectors and rejects",
+            description="Turn light-curve FITS files into an HDF5 shard of CALNet input vectors. "
+            "Files that yield no segment are listed on stderr and in the shard's rejects table.",
+        ),
+    ),
+    "gls": (
+        _add_gls,
+        dict(
+            help="add GLS vectors to a shard made with --no-gls",
+            description="Compute the GLS vector of every segment of a light-curve-only shard "
+            "from its source files, with the shard's own preprocessing parameters.",
+        ),
+    ),
+    "merge": (_add_merge, dict(help="merge shards made with the same parameters")),
+    "train": (
+        _add_train,
+        dict(
+            help="train a model on labelled segments of shards",
+            description="Join LABELS (tic, sector, label) to the SHARDS' segments, split by "
+            "star into train and validation, and train; writes OUT/model.keras, "
+            "OUT/model.json (the resolved configuration) and OUT/history.csv.",
+        ),
+    ),
+    "evaluate": (
+        _add_evaluate,
+        dict(
+            help="metrics and plots of a trained model on labelled segments",
+            description="Score the labelled segments of SHARDS and write OUT/metrics.json "
+            "(accuracy, precision, recall, F1 at the threshold, ROC and PR AUC, per class), "
+            "OUT/scores.csv and PNG plots.",
+        ),
+    ),
+    "score": (
+        _add_score,
+        dict(
+            help="preprocess, GLS and score light-curve files in one go",
+            description="Score ad-hoc light curves with a trained model: one row per segment "
+            "in OUTPUT and one per file (best score, or why it was rejected, and the "
+            "catalog's ephemeris and eclipse-geometry columns) in OUTPUT with .files.csv.",
+        ),
+    ),
+    "vetted": (
+        _add_vetted,
+        dict(
+            help="merge decisions exported from the vetting page into a vetted catalog",
+        ),
+    ),
+    "audit": (
+        _add_audit,
+        dict(
+            help="check that every light curve of a run was scored or rejected for a reason",
+            description="Per sector: files in the manifest = downloaded + failed; downloaded = "
+            "files with segments in shards + rejected files; every segment scored. Prints the "
+            "table and exits 1 on any mismatch.",
+        ),
+    ),
+}
+
+
+def build_parser(commands: Iterable[str] | None = None) -> argparse.ArgumentParser:
+    """The ``ebscan`` argument parser.
+
+    Parameters
+    ----------
+    commands : iterable of str, optional
+        The commands whose options to build (default: all of them). Every command is
+        listed either way; building a command's options imports what their defaults
+        and choices come from.
+    """
     parser = argparse.ArgumentParser(prog="ebscan", description=__doc__)
     parser.add_argument("--version", action="version", version=f"ebscan {__version__}")
+    parser.add_argument("--verbose", "-v", action="store_true", help=_VERBOSE)
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    _add_manifest(subparsers)
-    _add_labels(subparsers)
-    _add_download(subparsers)
-    _add_preprocess(subparsers)
-    _add_gls(subparsers)
-    _add_merge(subparsers)
-    _add_train(subparsers)
-    _add_evaluate(subparsers)
-    _add_score(subparsers)
-    _add_vetted(subparsers)
-    _add_audit(subparsers)
+    wanted = set(COMMANDS if commands is None else commands)
+    for name, (add_options, keywords) in COMMANDS.items():
+        p = subparsers.add_parser(name, **keywords)
+        if name in wanted:
+            add_options(p)
+            # SUPPRESS: a command's default would overwrite `ebscan --verbose COMMAND`.
+            p.add_argument(
+                "--verbose", "-v", action="store_true", default=argparse.SUPPRESS, help=_VERBOSE
+            )
     return parser
+
+
+_VERBOSE = "show TensorFlow's start-up logs (hidden otherwise)"
+
+
+def _command_in(argv: Sequence[str]) -> list[str]:
+    """The command named in ``argv``: the first word that is not an option (the options
+    before a command take no value). Empty when there is none or it is unknown."""
+    word = next((arg for arg in argv if not arg.startswith("-")), None)
+    return [word] if word in COMMANDS else []
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -701,9 +921,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     The command holds the lock of every results folder it writes into
     (:mod:`ebscan.lock`), and its expected failures end as one line on stderr.
     """
-    parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(_command_in(argv))
     args = parser.parse_args(argv)
+    if not args.verbose:
+        quiet_tensorflow()
     command = f"ebscan {args.command}"
     try:
         with contextlib.ExitStack() as locks:

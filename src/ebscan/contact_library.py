@@ -6,9 +6,10 @@ orbit long and their eclipses have no sharp contacts, which the spherical model 
 computes them from a mesh of the Roche-lobe-filling surface with gravity and limb
 darkening and reflection, at seconds a light curve: too slow to call per training
 example, fast enough to tabulate once. ``python -m ebscan.contact_library`` (needs
-``pip install phoebe``) writes :data:`CONTACT_LIBRARY`: seeded draws of mass ratio,
-fill-out factor, inclination and temperature ratio, and for each the flux over half an
-orbit (the curves of unspotted systems are symmetric) in units of its maximum.
+``pip install phoebe``) writes :data:`ebscan.eclipses.CONTACT_LIBRARY`: seeded draws
+of mass ratio, fill-out factor, inclination and temperature ratio, and for each the
+flux over half an orbit (the curves of unspotted systems are symmetric) in units of
+its maximum.
 :class:`ebscan.eclipses.ContactBinary` turns a row into a light curve.
 
 The passband is Johnson V, the one PHOEBE ships for use offline: contact-binary light
@@ -22,14 +23,11 @@ import argparse
 import csv
 import time
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 
-#: The packaged table of contact-binary light curves.
-CONTACT_LIBRARY = Path(__file__).parent / "data" / "contact_binaries.csv"
-#: Phases of the tabulated half orbit: 0 (primary minimum) to 0.5 (secondary minimum).
-PHASES = np.linspace(0.0, 0.5, 51)
+from ebscan.eclipses import CONTACT_LIBRARY, CONTACT_PHASES
+
 PARAMETERS = ("mass_ratio", "fillout", "inclination", "temperature_ratio")
 
 
@@ -49,7 +47,7 @@ def draw_systems(n: int, seed: int) -> list[dict]:
 
 
 def light_curve(system: dict) -> np.ndarray:
-    """PHOEBE's flux of one system at :data:`PHASES`, in units of its maximum."""
+    """PHOEBE's flux of one system at :data:`CONTACT_PHASES`, in units of its maximum."""
     import phoebe
 
     phoebe.logger(clevel="ERROR")
@@ -65,7 +63,7 @@ def light_curve(system: dict) -> np.ndarray:
     bundle["teff@primary@component"] = 6000.0
     # 1500 surface elements (half the default): light to 1e-3, twice as fast.
     bundle["ntriangles@contact_envelope@compute"] = 1500
-    bundle.add_dataset("lc", compute_phases=PHASES, passband="Johnson:V", dataset="light")
+    bundle.add_dataset("lc", compute_phases=CONTACT_PHASES, passband="Johnson:V", dataset="light")
     bundle.run_compute(progressbar=False)
     flux = np.asarray(bundle.get_value("fluxes", context="model", dataset="light"))
     return flux / flux.max()
@@ -99,7 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"seed {args.seed}; flux at phases 0-0.5 in units of the maximum\n"
         )
         writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow([*PARAMETERS, *(f"phase_{p:.2f}" for p in PHASES)])
+        writer.writerow([*PARAMETERS, *(f"phase_{p:.2f}" for p in CONTACT_PHASES)])
         writer.writerows(rows)
     print(f"{args.output}: {len(rows)} systems in {time.perf_counter() - start:.0f} s")
     return 0

@@ -134,8 +134,8 @@ class ContactBinary:
     t0 : float
         Time of the primary (deeper) minimum (BTJD days).
     half_orbit : tuple of float
-        Flux at :data:`ebscan.contact_library.PHASES` (phase 0 to 0.5), in units of
-        the maximum, from the Roche-geometry library (:mod:`ebscan.contact_library`).
+        Flux at :data:`CONTACT_PHASES` (phase 0 to 0.5), in units of the maximum,
+        from the Roche-geometry library (:mod:`ebscan.contact_library`).
     oconnell : float
         Difference of the two maxima (relative flux; the O'Connell effect of a spot):
         positive when the maximum after the primary minimum is the brighter.
@@ -255,10 +255,8 @@ def binary_flux(
 def _contact_model(binary: ContactBinary, time: np.ndarray) -> np.ndarray:
     from scipy.interpolate import CubicSpline
 
-    from ebscan.contact_library import PHASES
-
     # The tabulated half orbit mirrored into a whole one, interpolated periodically.
-    phases = np.concatenate([PHASES, 1 - PHASES[-2::-1]])
+    phases = np.concatenate([CONTACT_PHASES, 1 - CONTACT_PHASES[-2::-1]])
     half = np.asarray(binary.half_orbit)
     curve = CubicSpline(phases, np.concatenate([half, half[-2::-1]]), bc_type="periodic")
     phase = (time - binary.t0) / binary.period % 1.0
@@ -529,6 +527,11 @@ DEFAULT_POPULATION_SIZE, DEFAULT_POPULATION_SEED = 600, 2022
 MAX_RADIUS_SUM = 0.8
 
 
+#: The packaged contact-binary light curves (:mod:`ebscan.contact_library` writes them)
+#: and their phases: half an orbit, from one minimum (0) to the other (0.5).
+CONTACT_LIBRARY = Path(__file__).parent / "data" / "contact_binaries.csv"
+CONTACT_PHASES = np.linspace(0.0, 0.5, 51)
+
 #: Morphology (Matijevic et al. 2012) from which a system is a contact binary or an
 #: ellipsoidal variable: :func:`binary_from_eclipses` draws it from the Roche-geometry
 #: library instead of spheres.
@@ -540,12 +543,12 @@ def contact_curves() -> np.ndarray:
     """The packaged contact-binary light curves (:mod:`ebscan.contact_library`): one
     half orbit per row, flux in units of the maximum, from the deeper minimum (phase 0,
     the primary eclipse) to the shallower one."""
-    from ebscan.contact_library import CONTACT_LIBRARY, PARAMETERS
-
     with open(CONTACT_LIBRARY, newline="") as handle:
         handle.readline()  # provenance
-        rows = list(csv.reader(handle))[1:]
-    curves = np.array([[float(v) for v in row[len(PARAMETERS) :]] for row in rows])
+        reader = csv.reader(handle)
+        header = next(reader)
+        first = header.index("phase_0.00")
+        curves = np.array([[float(v) for v in row[first:]] for row in reader])
     # PHOEBE's phase 0 is the primary star's conjunction; the hotter star may be either.
     swapped = curves[:, 0] > curves[:, -1]
     curves[swapped] = curves[swapped, ::-1]

@@ -20,6 +20,14 @@ from ebscan.errors import LightCurveError
 
 #: Flux columns tried in order when the caller does not name one.
 FLUX_COLUMNS = ("PDCSAP_FLUX", "FLUX")
+#: Header keywords kept as provenance in :attr:`LightCurve.meta`, with their names there.
+PROVENANCE_KEYWORDS = (
+    ("RA_OBJ", "ra"),
+    ("DEC_OBJ", "dec"),
+    ("TESSMAG", "tmag"),
+    ("CAMERA", "camera"),
+    ("CCD", "ccd"),
+)
 
 
 @dataclass(frozen=True)
@@ -163,13 +171,7 @@ def read_lightcurve(path: str | os.PathLike, flux_column: str | None = None) -> 
         else np.zeros(len(data), dtype=np.int32)
     )
     meta = {"path": path}
-    for key, name in (
-        ("RA_OBJ", "ra"),
-        ("DEC_OBJ", "dec"),
-        ("TESSMAG", "tmag"),
-        ("CAMERA", "camera"),
-        ("CCD", "ccd"),
-    ):
+    for key, name in PROVENANCE_KEYWORDS:
         value = header.get(key)
         if isinstance(value, (int, float, np.number)):
             meta[name] = value

@@ -1,8 +1,11 @@
-"""Send a workflow job's output to its log file, with what the job was and how it ended."""
+"""Where output goes: a workflow job's into its log file, with what the job was and how
+it ended; TensorFlow's start-up lines nowhere, unless asked for."""
 
 from __future__ import annotations
 
 import contextlib
+import importlib.abc
+import importlib.machinery
 import os
 import socket
 import sys
@@ -66,3 +69,55 @@ def job_context(job) -> str:
 def job_log(job) -> contextlib.AbstractContextManager[None]:
     """:func:`logging_to` the job's log, opened with :func:`job_context`."""
     return logging_to(job.log[0], job_context(job))
+
+
+@contextlib.contextmanager
+def _stderr_to_devnull() -> Iterator[None]:
+    """File descriptor 2 on /dev/null for the block (C and C++ code writes there)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+class _QuietTensorFlowImport(importlib.abc.MetaPathFinder):
+    """Finds ``tensorflow`` and loads it with stderr on /dev/null.
+
+    TensorFlow writes its start-up lines (oneDNN, CPU instructions, CUDA factories)
+    from C++ while it is imported, before it reads ``TF_CPP_MIN_LOG_LEVEL``, so only
+    silencing the file descriptor during the import hides them. Errors of the import
+    itself still reach the caller as exceptions.
+    """
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "tensorflow":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        if spec is not None and spec.loader is not None:
+            load = spec.loader.exec_module
+
+            def exec_quietly(module) -> None:
+                with _stderr_to_devnull():
+                    load(module)
+
+            spec.loader.exec_module = exec_quietly
+        return spec
+
+
+def quiet_tensorflow() -> None:
+    """Hide TensorFlow's start-up logs and its C++ INFO and WARNING lines from here on.
+
+    Costs nothing when TensorFlow is never imported. ``TF_CPP_MIN_LOG_LEVEL`` set by
+    the user wins.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if "tensorflow" not in sys.modules and not any(
+        isinstance(finder, _QuietTensorFlowImport) for finder in sys.meta_path
+    ):
+        sys.meta_path.insert(0, _QuietTensorFlowImport())

@@ -25,7 +25,8 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -34,7 +35,6 @@ from tqdm import tqdm
 from ebscan import __version__
 from ebscan.atomic import atomic_open, write_csv
 from ebscan.errors import LightCurveError, WriteError
-from ebscan.io import read_lightcurve
 from ebscan.tables import read_table
 
 BULK_SCRIPT_URL = (
@@ -53,6 +53,55 @@ _CURL_LINE = re.compile(r"^\s*curl\b.*?\s-o\s+(\S+)\s+(\S+)\s*$")
 _PRODUCT = re.compile(r"-s(\d{4})-(\d{16})-\d{4}-[a-z]_lc\.fits$")
 
 
+def product_row(filename: str, uri: str | None = None) -> dict | None:
+    """The manifest row of a 2-minute light-curve product, or None for another file.
+
+    Parameters
+    ----------
+    filename : str
+        A product name as MAST gives it,
+        ``tess2018206045859-s0001-0000000025155310-0120-s_lc.fits``.
+    uri : str, optional
+        Its MAST URI (default ``mast:TESS/product/<filename>``).
+
+    Returns
+    -------
+    dict or None
+        ``filename``, ``tic``, ``sector`` and ``uri`` (:data:`MANIFEST_FIELDS`).
+    """
+    product = _PRODUCT.search(filename)
+    if not product:
+        return None
+    return {
+        "filename": filename,
+        "tic": int(product.group(2)),
+        "sector": int(product.group(1)),
+        "uri": uri or f"mast:TESS/product/{filename}",
+    }
+
+
+def _script_lines(text: str) -> Iterator[tuple[dict | None, str]]:
+    """(manifest row, "") for each light curve of a bulk script, (None, why) for each
+    other line that is not blank or a comment."""
+    seen = set()
+    for line in text.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        match = _CURL_LINE.match(line)
+        if not match:
+            yield None, "not a curl command"
+            continue
+        filename = os.path.basename(match.group(1))
+        row = product_row(filename)
+        if row is None:
+            yield None, "not a 2-minute light curve"
+        elif filename in seen:
+            yield None, "listed twice"
+        else:
+            seen.add(filename)
+            yield row, ""
+
+
 def parse_bulk_script(text: str) -> list[dict]:
     """Light-curve products of a MAST bulk download script.
 
@@ -69,25 +118,7 @@ def parse_bulk_script(text: str) -> list[dict]:
         script order, duplicates dropped. (The scripts give no sizes; a download is
         checked against its Content-Length and by opening the file.)
     """
-    products, seen = [], set()
-    for line in text.splitlines():
-        match = _CURL_LINE.match(line)
-        if not match:
-            continue
-        filename = os.path.basename(match.group(1))
-        product = _PRODUCT.search(filename)
-        if not product or filename in seen:
-            continue
-        seen.add(filename)
-        products.append(
-            {
-                "filename": filename,
-                "tic": int(product.group(2)),
-                "sector": int(product.group(1)),
-                "uri": f"mast:TESS/product/{filename}",
-            }
-        )
-    return products
+    return [row for row, _ in _script_lines(text) if row]
 
 
 def bulk_script(filenames: Iterable[str]) -> str:
@@ -100,8 +131,8 @@ def bulk_script(filenames: Iterable[str]) -> str:
 
 def product_sector(filename: str) -> int | None:
     """The sector of a product named as MAST names them, else None."""
-    product = _PRODUCT.search(filename)
-    return int(product.group(1)) if product else None
+    row = product_row(filename)
+    return row["sector"] if row else None
 
 
 class IncompleteDownload(OSError):
@@ -127,28 +158,67 @@ TRANSIENT = (
 )
 
 
+def _http_answer(exc: BaseException) -> tuple[int, str, dict] | None:
+    """(status, reason, headers) of an HTTP error answer, from urllib or from requests
+    (which astroquery uses); None for a failure without an answer."""
+    if isinstance(exc, urllib.error.HTTPError):
+        return exc.code, exc.reason, exc.headers
+    response = getattr(exc, "response", None)
+    if getattr(response, "status_code", None):
+        return response.status_code, response.reason, response.headers
+    return None
+
+
+def _cause(exc: BaseException, kind: type[BaseException]) -> BaseException | None:
+    """The first exception of ``kind`` behind ``exc``: urllib carries the cause as the
+    reason, requests (through urllib3) a few wrappers down."""
+    pending, seen = [exc], set()
+    while pending:
+        cause = pending.pop(0)
+        if not isinstance(cause, BaseException) or id(cause) in seen:
+            continue
+        if isinstance(cause, kind):
+            return cause
+        seen.add(id(cause))
+        pending += [getattr(cause, "reason", None), cause.__cause__, cause.__context__]
+        pending += [arg for arg in cause.args if isinstance(arg, BaseException)]
+    return None
+
+
 def permanent(exc: BaseException) -> bool:
     """Whether another try cannot mend ``exc``: an HTTP answer 4xx (but 408 Request
     Timeout and 429 Too Many Requests), or a host name that does not resolve (no
     network, no DNS, or a typo in the URL: waiting does not change any of them)."""
-    if isinstance(exc, urllib.error.HTTPError):
-        return exc.code < 500 and exc.code not in (408, 429)
-    return isinstance(exc, urllib.error.URLError) and isinstance(exc.reason, socket.gaierror)
+    answer = _http_answer(exc)
+    if answer is not None:
+        return answer[0] < 500 and answer[0] not in (408, 429)
+    return _cause(exc, socket.gaierror) is not None
 
 
 def describe(exc: BaseException) -> str:
     """A network failure in a few words: ``HTTP 404 Not Found``, ``host ... not found``."""
-    if isinstance(exc, urllib.error.HTTPError):
-        return f"HTTP {exc.code} {exc.reason}"
+    answer = _http_answer(exc)
+    if answer is not None:
+        return f"HTTP {answer[0]} {answer[1]}"
+    unresolved = _cause(exc, socket.gaierror)
+    if unresolved is not None:
+        return f"cannot resolve the host name ({unresolved.strerror}; offline?)"
     if isinstance(exc, urllib.error.URLError):
-        if isinstance(exc.reason, socket.gaierror):
-            return f"cannot resolve the host name ({exc.reason.strerror}; offline?)"
         return str(exc.reason)
+    refused = _cause(exc, ConnectionRefusedError)
+    if refused is not None:  # requests words it over three lines of urllib3's wrappers
+        return str(refused)
     return f"{type(exc).__name__}: {exc}"
 
 
-def _retrying(call: Callable, retries: int, backoff: float, stop: threading.Event | None = None):
-    """Run ``call`` with exponential backoff and jitter on transient failures.
+def retrying(
+    call: Callable,
+    retries: int,
+    backoff: float,
+    stop: threading.Event | None = None,
+    transient: tuple[type[BaseException], ...] = TRANSIENT,
+):
+    """Run ``call`` with exponential backoff and jitter on ``transient`` failures.
 
     Retried: timeouts, dropped connections, short bodies, files that fail
     verification, HTTP 5xx, 408 and 429 (waiting ``Retry-After`` seconds when the
@@ -160,14 +230,11 @@ def _retrying(call: Callable, retries: int, backoff: float, stop: threading.Even
     while True:
         try:
             return call()
-        except TRANSIENT as exc:
+        except transient as exc:
             if permanent(exc) or attempt == retries:
                 raise
-            retry_after = (
-                exc.headers.get("Retry-After", "")
-                if isinstance(exc, urllib.error.HTTPError)
-                else ""
-            )
+            answer = _http_answer(exc)
+            retry_after = answer[2].get("Retry-After", "") if answer is not None else ""
             delay = float(retry_after) if retry_after.isdigit() else backoff * 2**attempt
         pause(delay * random.uniform(0.5, 1.5))
         attempt += 1
@@ -189,9 +256,23 @@ def fetch_text(url: str, retries: int = 5, timeout: float = 60.0, backoff: float
             return response.read().decode()
 
     try:
-        return _retrying(get, retries, backoff)
+        return retrying(get, retries, backoff)
     except (OSError, http.client.HTTPException) as exc:
         raise FetchError(url, describe(exc)) from exc
+
+
+class EmptyManifest(Exception):
+    """A bulk script that lists no light curve of its sector: the wrong script, a
+    mirror that lacks the sector, or a sector MAST has not published yet."""
+
+
+def skipped_lines(skipped: dict[str, int]) -> str:
+    """``skipped 3 lines: 2 of sector 2, 1 not a curl command`` (or ``no line skipped``)."""
+    if not skipped:
+        return "no line skipped"
+    n = sum(skipped.values())
+    reasons = ", ".join(f"{count} {reason}" for reason, count in skipped.items())
+    return f"skipped {n} line{'s' * (n != 1)}: {reasons}"
 
 
 def sector_manifest(
@@ -200,25 +281,51 @@ def sector_manifest(
     tics: Iterable[int] | None = None,
     retries: int = 5,
     timeout: float = 60.0,
-) -> list[dict]:
+) -> tuple[list[dict], dict[str, int]]:
     """The light-curve products of one sector, optionally restricted to some TICs.
+
+    Returns
+    -------
+    rows : list of dict
+        Manifest rows (:data:`MANIFEST_FIELDS`), in script order.
+    skipped : dict
+        How many lines of the script gave no row, by reason (``of sector 2``, ``not
+        a 2-minute light curve``, ``TIC not asked for``, ...); :func:`skipped_lines`
+        says it in words.
 
     Raises
     ------
     FetchError
         When the sector's bulk script cannot be fetched (the message names the
         sector and the URL).
+    EmptyManifest
+        When the script lists no light curve of the sector (the message names the
+        URL and the lines skipped).
     """
+    url = bulk_script_url.format(sector=sector)
     try:
-        text = fetch_text(bulk_script_url.format(sector=sector), retries, timeout)
+        text = fetch_text(url, retries, timeout)
     except FetchError as exc:
         raise FetchError(exc.url, exc.reason, f"sector {sector} bulk script") from exc
-    products = parse_bulk_script(text)
-    products = [p for p in products if p["sector"] == sector]
-    if tics is not None:
-        wanted = set(tics)
-        products = [p for p in products if p["tic"] in wanted]
-    return products
+    wanted = None if tics is None else set(tics)
+    rows, skipped, n_found = [], Counter(), 0
+    for row, reason in _script_lines(text):
+        if row is not None and row["sector"] != sector:
+            reason = f"of sector {row['sector']}"
+        elif row is not None:
+            n_found += 1
+            if wanted is not None and row["tic"] not in wanted:
+                reason = "TIC not asked for"
+        if reason:
+            skipped[reason] += 1
+        else:
+            rows.append(row)
+    if not n_found:
+        raise EmptyManifest(
+            f"sector {sector} bulk script: {url}: lists no light curve of sector {sector} "
+            f"({skipped_lines(skipped) if skipped else 'no curl line at all'})"
+        )
+    return rows, dict(skipped)
 
 
 def write_manifest(rows: list[dict], path: str | os.PathLike) -> None:
@@ -277,6 +384,9 @@ class DownloadOutcome:
 
 def _verified(path: str) -> str | None:
     """None if ``path`` is a complete light-curve file, else why not."""
+    # Imported here: reading FITS brings NumPy, which a manifest does not need.
+    from ebscan.io import read_lightcurve
+
     try:
         read_lightcurve(path)
     except LightCurveError as exc:
@@ -393,7 +503,7 @@ def download_file(
             raise IncompleteDownload(f"verification failed: {problem}")
 
     try:
-        _retrying(attempt, retries, backoff, stop)
+        retrying(attempt, retries, backoff, stop)
     except _Stopped:
         return DownloadOutcome(filename, "failed", 0, INTERRUPTED)
     except WriteError as exc:

@@ -9,6 +9,13 @@ HTTP Range requests, and can inject the faults that real transfers meet, per fil
 and per request: a connection dropped mid-body, 503 with Retry-After, a truncated
 body sent as if complete, a stall longer than the client's timeout.
 
+It also answers the two requests of MAST's portal API that a search by TIC makes
+through astroquery (:mod:`ebscan.search`): ``Mast.Caom.Filtered`` (the TESS SPOC
+time-series observations, one per product in the files folder, filtered by the
+request's criteria) and ``Mast.Caom.Products`` (their light curves), with the column
+configurations astroquery asks for first; searches can fail in the ways MAST's do
+(:data:`SEARCH_FAULTS`).
+
 ``python -m ebscan.mirror_server FOLDER`` serves a folder of light curves (named as
 MAST names them) until Ctrl-C, and prints the two URL templates for the config.
 """
@@ -17,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import http.server
+import json
 import os
 import re
 import sys
@@ -26,11 +34,45 @@ from collections import defaultdict, deque
 from collections.abc import Sequence
 from urllib.parse import parse_qs, unquote, urlparse
 
-from ebscan.mast import bulk_script, product_sector
+from ebscan.mast import bulk_script, product_row, product_sector
 
 DOWNLOAD_PATH = "/api/v0.1/Download/file/"
 SCRIPT_PATH = "/missions/tess/download_scripts/sector/"
 FAULTS = ("drop", "503", "truncate", "stall")
+#: MAST's portal API, which astroquery's ``Observations`` asks.
+INVOKE_PATH = "/api/v0/invoke"
+COLUMNS_CONFIG_PATH = "/portal/Mashup/Mashup.asmx/columnsconfig"
+#: Faults of a search request: 503 (with Retry-After), a connection closed without
+#: an answer, a stall longer than the client's timeout, ``EXECUTING`` (the answer
+#: comes on the client's next poll, as MAST's long queries do), and a status
+#: ``ERROR`` with MAST's message.
+SEARCH_FAULTS = ("503", "drop", "stall", "executing", "error")
+#: The columns of the stand-in's observations and products, with their types as
+#: MAST's column configurations give them (``vot.datatype``).
+OBSERVATION_COLUMNS = {
+    "obs_collection": "char",
+    "dataproduct_type": "char",
+    "provenance_name": "char",
+    "target_name": "char",
+    "sequence_number": "int",
+    "obs_id": "char",
+    "obsid": "char",
+    "t_exptime": "double",
+}
+PRODUCT_COLUMNS = {
+    "obsID": "char",
+    "obs_collection": "char",
+    "dataproduct_type": "char",
+    "obs_id": "char",
+    "description": "char",
+    "dataURI": "char",
+    "productType": "char",
+    "productSubGroupDescription": "char",
+    "productFilename": "char",
+    "size": "long",
+}
+#: The message of a MAST search that fails with status ``ERROR``.
+SEARCH_ERROR = "Error converting data type varchar to bigint."
 
 
 class MirrorServer(http.server.ThreadingHTTPServer):
@@ -57,6 +99,11 @@ class MirrorServer(http.server.ThreadingHTTPServer):
         order; ``plan()`` fills it.
     requests : list of tuple
         (filename, first byte asked) for every product request, in arrival order.
+    search_faults : deque
+        Faults (:data:`SEARCH_FAULTS`) applied to the next portal API requests, in
+        order; ``plan_search()`` fills it.
+    searches : list of dict
+        Every portal API request (the decoded ``request`` JSON), in arrival order.
     """
 
     daemon_threads = True
@@ -78,6 +125,8 @@ class MirrorServer(http.server.ThreadingHTTPServer):
         self.stall_seconds = stall_seconds
         self.faults: dict[str, deque] = defaultdict(deque)
         self.requests: list[tuple[str, int]] = []
+        self.search_faults: deque = deque()
+        self.searches: list[dict] = []
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
@@ -100,6 +149,53 @@ class MirrorServer(http.server.ThreadingHTTPServer):
         if unknown:
             raise ValueError(f"unknown fault(s) {sorted(unknown)}; choose from {FAULTS}")
         self.faults[filename].extend(faults)
+
+    def plan_search(self, *faults: str) -> None:
+        """Make the next portal API requests fail in these ways, in order."""
+        unknown = set(faults) - set(SEARCH_FAULTS)
+        if unknown:
+            raise ValueError(f"unknown fault(s) {sorted(unknown)}; choose from {SEARCH_FAULTS}")
+        self.search_faults.extend(faults)
+
+    def next_search_fault(self, request: dict) -> str | None:
+        with self._lock:
+            self.searches.append(request)
+            return self.search_faults.popleft() if self.search_faults else None
+
+    def observations(self) -> list[dict]:
+        """One TESS SPOC time-series observation per light curve in ``files_dir``, with
+        its product, as MAST's CAOM tables describe them."""
+        found = []
+        for name in sorted(os.listdir(self.files_dir)):
+            row = product_row(name)
+            if row is None:
+                continue
+            obs_id = name.removesuffix("_lc.fits")
+            obsid = str(60_000_000 + len(found))
+            observation = {
+                "obs_collection": "TESS",
+                "dataproduct_type": "timeseries",
+                "provenance_name": "SPOC",
+                "target_name": str(row["tic"]),
+                "sequence_number": row["sector"],
+                "obs_id": obs_id,
+                "obsid": obsid,
+                "t_exptime": 120.0,
+            }
+            product = {
+                "obsID": obsid,
+                "obs_collection": "TESS",
+                "dataproduct_type": "timeseries",
+                "obs_id": obs_id,
+                "description": "Light curves",
+                "dataURI": row["uri"],
+                "productType": "SCIENCE",
+                "productSubGroupDescription": "LC",
+                "productFilename": name,
+                "size": os.path.getsize(os.path.join(self.files_dir, name)),
+            }
+            found.append((observation, product))
+        return found
 
     def sectors(self) -> dict[int, list[str]]:
         """The products in ``files_dir`` by sector, names sorted."""
@@ -155,6 +251,68 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._script(os.path.basename(url.path))
         else:
             self._error(404, "not found")
+
+    def do_POST(self) -> None:
+        if self.server.latency:
+            time.sleep(self.server.latency)
+        length = int(self.headers.get("Content-Length", 0))
+        form = parse_qs(self.rfile.read(length).decode())
+        path = urlparse(self.path).path
+        if path == COLUMNS_CONFIG_PATH:
+            config_id = form.get("colConfigId", [""])[0]
+            columns = PRODUCT_COLUMNS if config_id == "Mast.Caom.Products" else OBSERVATION_COLUMNS
+            self._send_json({name: {"vot.datatype": kind} for name, kind in columns.items()})
+        elif path == INVOKE_PATH:
+            self._invoke(json.loads(form.get("request", ["{}"])[0]))
+        else:
+            self._error(404, "not found")
+
+    def _invoke(self, request: dict) -> None:
+        """Answer a portal API request as MAST does: JSON with ``status``, ``fields``,
+        ``data`` and ``paging`` (one page)."""
+        fault = self.server.next_search_fault(request)
+        if fault == "503":
+            self._error(503, "Service Unavailable", {"Retry-After": "1"})
+            return
+        if fault == "drop":
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return
+        if fault == "stall":
+            time.sleep(self.server.stall_seconds)
+        if fault in ("executing", "error"):
+            status = "EXECUTING" if fault == "executing" else "ERROR"
+            self._send_json({"status": status, "msg": SEARCH_ERROR if fault == "error" else ""})
+            return
+        service, params = request.get("service"), request.get("params", {})
+        pairs = self.server.observations()
+        if service == "Mast.Caom.Filtered":
+            columns = OBSERVATION_COLUMNS
+            rows = [o for o, _ in pairs if all(_matches(o, f) for f in params.get("filters", []))]
+        elif service == "Mast.Caom.Products":
+            columns = PRODUCT_COLUMNS
+            wanted = set(str(params.get("obsid", "")).split(","))
+            rows = [p for o, p in pairs if o["obsid"] in wanted]
+        else:
+            self._send_json({"status": "ERROR", "msg": f"Unknown service: {service}"})
+            return
+        self._send_json(
+            {
+                "status": "COMPLETE",
+                "msg": "",
+                "fields": [{"name": name, "type": kind} for name, kind in columns.items()],
+                "data": rows,
+                "paging": {"page": 1, "pageSize": len(rows), "pagesFiltered": 1, "rows": len(rows)},
+            }
+        )
+
+    def _send_json(self, value: object) -> None:
+        body = json.dumps(value).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
     def _script(self, name: str) -> None:
         path = os.path.join(self.server.scripts_dir, name)
@@ -236,13 +394,24 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 time.sleep(step / rate)
 
 
+def _matches(row: dict, condition: dict) -> bool:
+    """Whether an observation meets one filter of a ``Mast.Caom.Filtered`` request:
+    one of the values (compared as text), or within ``min`` and ``max``."""
+    value = row.get(condition["paramName"])
+    values = condition["values"]
+    if values and isinstance(values[0], dict):
+        return any(v["min"] <= value <= v["max"] for v in values)
+    return str(value) in {str(v) for v in values}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m ebscan.mirror_server``: serve a folder of light curves until Ctrl-C."""
     parser = argparse.ArgumentParser(
         prog="python -m ebscan.mirror_server",
         description="Serve a folder of TESS light curves on 127.0.0.1 under MAST's URL "
-        "paths, with a bulk download script per sector, so that the workflow and "
-        "`ebscan manifest`/`download` run against it as against MAST.",
+        "paths, with a bulk download script per sector and MAST's search by TIC, so "
+        "that the workflow, `ebscan manifest`/`download` and `ebscan score --tic` run "
+        "against it as against MAST.",
     )
     parser.add_argument(
         "folder", help="light curves named as MAST names them (tess...-s0001-...-s_lc.fits)"
@@ -272,6 +441,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("For the workflow's config (or --bulk-script-url / --download-url):")
     print(f'  mast:\n    bulk_script_url: "{server.bulk_script_url}"')
     print(f'    download_url: "{server.download_url}"')
+    print(f"For searches by TIC (ebscan score --tic, manifest --search): --mast-url {server.url}")
     print("Ctrl-C stops it.", flush=True)
     try:
         server.serve_forever()

@@ -287,7 +287,7 @@ def search_period(
     ...                 surface_brightness_ratio=0.5, inclination=88.0)
     >>> found = search_period(time, binary_flux(binary, time))
     >>> round(found.period, 3), found.doubled
-    (2.3, True)
+    (2.3, False)
     """
     time = np.asarray(time, dtype=np.float64)
     flux = np.asarray(flux, dtype=np.float64)

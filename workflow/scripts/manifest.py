@@ -1,5 +1,5 @@
 from ebscan.logs import job_log
-from ebscan.mast import sector_manifest, write_manifest
+from ebscan.mast import sector_manifest, skipped_lines, write_manifest
 
 with job_log(snakemake):
     params = snakemake.params
@@ -7,7 +7,7 @@ with job_log(snakemake):
     if params.tic_subset:
         with open(params.tic_subset) as handle:
             tics = {int(line) for line in handle if line.strip()}
-    rows = sector_manifest(
+    rows, skipped = sector_manifest(
         int(snakemake.wildcards.sector),
         params.bulk_script_url,
         tics,
@@ -15,4 +15,5 @@ with job_log(snakemake):
         params.timeout_s,
     )
     write_manifest(rows, snakemake.output[0])
-    print(f"sector {snakemake.wildcards.sector}: {len(rows)} light curves")
+    sector = snakemake.wildcards.sector
+    print(f"sector {sector}: {len(rows)} light curves ({skipped_lines(skipped)})")
