@@ -293,6 +293,35 @@ def test_simulated_augmentation_takes_its_share(survey, tmp_path):
     assert real and {r["label"] for r in simulated} == {"0", "1"}
 
 
+def test_nothing_to_train_on_scores_with_the_pretrained_model(survey, tmp_path):
+    """Without labels, catalogs or a model, the survey scores with the shipped CALNet."""
+    from ebscan.pretrained import pretrained_model
+
+    _, config, _ = survey
+    results = tmp_path / "results"
+    training = {k: v for k, v in config["training"].items() if k != "labels"}
+    path = tmp_path / "pretrained.yaml"
+    path.write_text(yaml.safe_dump({**config, "results": str(results), "training": training}))
+    snakemake("--configfile", str(path), "--cores", "2")
+    # Nothing trained, nothing exported: the package's ONNX file scored every chunk.
+    assert not (results / "model").exists()
+    logs = {p.name for p in (results / "logs").iterdir()}
+    assert "train.log" not in logs and "export_onnx.log" not in logs
+    assert len(list((results / "logs" / "infer" / "sector_1").iterdir())) == 2
+    # The same scores as scoring the shard directly with the packaged ONNX model.
+    from ebscan.inference import load_predictor, score_shard
+
+    direct = tmp_path / "direct.csv"
+    predictor = load_predictor(pretrained_model("onnxruntime"), "onnxruntime")
+    score_shard(predictor, results / "shards" / "sector_1" / "chunk_0.h5", direct)
+    workflow = {
+        (r["tic"], r["segment"]): r["score"]
+        for r in read_csv(results / "scores" / "sector_1" / "chunk_0.csv")
+    }
+    assert {(r["tic"], r["segment"]): r["score"] for r in read_csv(direct)} == workflow
+    assert "calnet" in (results / "report" / "report.html").read_text()
+
+
 def test_demo_leaves_the_cores_to_a_profile():
     assert cores_args(3, ["--profile", "profiles/slurm"]) == ["--cores", "3"]
     assert cores_args(None, ["--profile", "profiles/slurm"]) == []
