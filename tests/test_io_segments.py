@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import itertools
+import lzma
 import shutil
 
 import numpy as np
@@ -101,6 +104,56 @@ def test_ffi_lightkurve_format_needs_lower_min_points(ffi_dir):
     assert not ffi.rejected
     assert [(s["segment"], s["n_points"]) for s in ffi.segments] == astropy_segment_lengths(
         path, min_points=300, column="FLUX"
+    )
+
+
+def _compressed(source, target, opener):
+    with open(source, "rb") as plain, opener(target, "wb") as packed:
+        shutil.copyfileobj(plain, packed)
+    return target
+
+
+@pytest.mark.parametrize("opener, suffix", [(gzip.open, ".fits.gz"), (bz2.open, ".fits.bz2")])
+def test_compressed_files_read_like_plain_ones(spoc_dir, ffi_dir, tmp_path, opener, suffix):
+    for source in (CM_DRA_S24, ffi_dir / "229438906.fits"):
+        packed = _compressed(source, tmp_path / f"{source.stem}{suffix}", opener)
+        plain, read = read_lightcurve(source), read_lightcurve(packed)
+        np.testing.assert_array_equal(plain.flux, read.flux)
+        assert (read.tic, read.sector) == (plain.tic, plain.sector)
+        x, y = preprocess_file(source), preprocess_file(packed)
+        assert y.reject_reason is None and y.segments == x.segments
+        np.testing.assert_array_equal(y.lc, x.lc)
+        np.testing.assert_array_equal(y.gls, x.gls)
+    named = _compressed(CM_DRA_S24, tmp_path / "named.fits", opener)
+    if opener is gzip.open:  # told by its first bytes: a gzip file named .fits is read too
+        assert read_lightcurve(named).tic == 199574208
+    else:  # CFITSIO reads bzip2 by the file's suffix only
+        assert preprocess_file(named).reject_reason == (
+            "bzip2-compressed without the .bz2 suffix CFITSIO needs to read it"
+        )
+
+
+def test_truncated_and_foreign_compressed_files_are_rejected(spoc_dir, tmp_path):
+    packed = _compressed(CM_DRA_S24, tmp_path / "whole.fits.gz", gzip.open).read_bytes()
+    cases = {
+        "half.fits.gz": packed[: len(packed) // 2],
+        # Only the 8-byte trailer (CRC, length) and a few bytes before it are missing:
+        # CFITSIO alone reads every row of this one.
+        "tail.fits.gz": packed[:-20],
+        "crc.fits.gz": packed[:-8] + bytes(4) + packed[-4:],
+        "xz.fits.xz": lzma.compress(CM_DRA_S24.read_bytes()),
+    }
+    for name, data in cases.items():
+        (tmp_path / name).write_bytes(data)
+    reasons = {name: preprocess_file(tmp_path / name).reject_reason for name in cases}
+    assert reasons["half.fits.gz"] == "truncated: the gzip stream ends before its end marker"
+    assert reasons["tail.fits.gz"] == "truncated: the gzip stream ends before its end marker"
+    assert reasons["crc.fits.gz"].startswith("corrupt gzip file: CRC check failed")
+    assert reasons["xz.fits.xz"] == "xz-compressed; ebscan reads plain, gzip and bzip2 FITS files"
+    # A whole gzip stream of a file that was truncated before it was compressed.
+    short = _compressed(require_shared(TRUNCATED), tmp_path / "short.fits.gz", gzip.open)
+    assert preprocess_file(short).reject_reason == (
+        "truncated: HDU 1 ends at byte 2030400 but the decompressed gzip data has 1998848 bytes"
     )
 
 
