@@ -62,7 +62,7 @@ def test_gls_from_another_directory_finds_the_source_files(spoc_dir, tmp_path, m
     assert main(["preprocess", *relative, "-o", "lc_only.h5", "--no-gls"]) == 0
     with h5py.File(work / "lc_only.h5") as f:
         stored = {s.decode() for s in f["segments"]["source_file"]}
-        assert f.attrs["format_version"] == 2
+        assert f.attrs["format_version"] == 3
     assert stored == set(relative)  # relative to the shard, which sits in work/
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()

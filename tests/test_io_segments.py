@@ -13,9 +13,9 @@ import pytest
 from astropy.io import fits
 
 from ebscan.errors import LightCurveError
-from ebscan.io import read_lightcurve
-from ebscan.preprocess import PreprocessConfig, preprocess_file
-from ebscan.segments import good_cadences, split_segments
+from ebscan.io import LightCurve, read_lightcurve
+from ebscan.preprocess import PreprocessConfig, preprocess_file, preprocess_lightcurve
+from ebscan.segments import cadence_minutes, good_cadences, split_segments
 
 from conftest import CM_DRA_S24, TRUNCATED, require_shared
 
@@ -91,19 +91,54 @@ def test_truncated_file_is_rejected_with_its_reason(spoc_dir):
     assert str(info.value) == f"{TRUNCATED}: {result.reject_reason}"
 
 
-def test_ffi_lightkurve_format_needs_lower_min_points(ffi_dir):
+def test_ffi_lightkurve_format_needs_no_option(ffi_dir):
+    """The shortest segment is 2.78 days at every cadence: 134 cadences at 30 minutes."""
     path = ffi_dir / "229438906.fits"
     lc = read_lightcurve(path)
     assert (lc.tic, lc.sector, lc.flux_column) == (229438906, 15, "FLUX")
-    default = preprocess_file(path)
-    assert default.rejected
-    assert default.reject_reason.startswith(
+    ffi = preprocess_file(path)
+    assert not ffi.rejected and ffi.cadence_minutes == 30.0
+    assert [(s["segment"], s["n_points"]) for s in ffi.segments] == astropy_segment_lengths(
+        path, min_points=134, column="FLUX"
+    )
+    fixed = preprocess_file(path, PreprocessConfig(min_points=2000))
+    assert fixed.reject_reason.startswith(
         "no segment with at least 2000 good cadences (longest has "
     )
-    ffi = preprocess_file(path, PreprocessConfig(min_points=300))
-    assert not ffi.rejected
-    assert [(s["segment"], s["n_points"]) for s in ffi.segments] == astropy_segment_lengths(
-        path, min_points=300, column="FLUX"
+
+
+@pytest.mark.parametrize(
+    "minutes, points", [(2, 2000), (200 / 60, 1200), (10, 400), (30, 134), (20 / 60, 12000)]
+)
+def test_the_shortest_segment_in_cadences_at_each_cadence(minutes, points):
+    """At least 4000 minutes (2000 two-minute cadences) of cadences, whatever they are."""
+    assert PreprocessConfig().min_points_at(minutes) == points
+    assert points * minutes >= 4000 - 1e-9 and (points - 1) * minutes < 4000
+    assert PreprocessConfig(min_points=300).min_points_at(minutes) == 300
+
+
+def test_cadence_from_the_time_steps_is_timedel(spoc_dir, ffi_dir):
+    """Every shared 2-minute file: the time steps give the cadence its header states."""
+    checked = 0
+    for path in sorted(spoc_dir.glob("tess*_lc.fits")):
+        try:
+            lc = read_lightcurve(path)
+        except LightCurveError:
+            continue  # the truncated file
+        with fits.open(path) as hdul:
+            timedel = hdul["LIGHTCURVE"].header["TIMEDEL"]
+        assert cadence_minutes(lc.time) * 60 == round(timedel * 86400), path.name
+        checked += 1
+    assert checked >= 70
+    minutes = {cadence_minutes(read_lightcurve(p).time) for p in ffi_dir.glob("*.fits")}
+    assert minutes == {30.0}  # lightkurve-format files have no TIMEDEL
+
+
+def test_a_short_light_curve_says_how_long_a_segment_must_be():
+    time = 1700 + np.arange(100) * 30 / 1440
+    lc = LightCurve(time, np.ones(100), np.zeros(100, dtype=np.int32), 1, 14, "FLUX", {})
+    assert preprocess_lightcurve(lc).reject_reason == (
+        "no segment with at least 134 good cadences (2.78 days at 30 min; longest has 100)"
     )
 
 

@@ -27,7 +27,7 @@ from ebscan.catalog import with_recorded_paths
 from ebscan.catalogs import CatalogSet, known_eb_tics, read_kepler_eb_labels
 from ebscan.errors import LightCurveError
 from ebscan.io import read_lightcurve
-from ebscan.preprocess import PreprocessConfig
+from ebscan.preprocess import PreprocessConfig, kept_segments
 from ebscan.segments import good_cadences
 
 
@@ -336,13 +336,13 @@ def diagnostic_plot(
 def _best_segment(path: str, index: int, config: PreprocessConfig):
     """The (time, flux) of segment ``index`` of ``path`` as CALNet saw it, or None."""
     from ebscan.resample import clip_top
-    from ebscan.segments import split_segments
 
-    time, flux = good_cadences(read_lightcurve(path, config.flux_column))
-    segments = {s.index: s for s in split_segments(time, flux, config.gap_days, config.min_points)}
-    segment = segments.get(index) or next(iter(segments.values()), None)
-    if segment is None:
+    try:
+        lc = read_lightcurve(path, config.flux_column)
+        segments = {s.index: s for s in kept_segments(lc, config)}
+    except LightCurveError:
         return None
+    segment = segments.get(index) or next(iter(segments.values()))
     return clip_top(segment.time, segment.flux, config.clip_percentile)
 
 

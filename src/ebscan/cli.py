@@ -54,12 +54,7 @@ def _add_preprocess(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--jobs", "-j", type=_positive_int, default=1, help="worker processes")
     p.add_argument("--gap-days", type=float, default=defaults.gap_days)
-    p.add_argument(
-        "--min-points",
-        type=int,
-        default=defaults.min_points,
-        help="drop segments with fewer good cadences (2000 for 2-min data)",
-    )
+    _add_segment_length(p)
     p.add_argument("--clip-percentile", type=float, default=defaults.clip_percentile)
     p.add_argument("--n-lc", type=int, default=defaults.n_lc)
     p.add_argument("--spline-mode", choices=sorted(SPLINE_MODES), default=defaults.spline_mode)
@@ -78,10 +73,29 @@ def _add_preprocess(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_preprocess, subparser=p, writes=("output",))
 
 
+def _add_segment_length(p: argparse.ArgumentParser) -> None:
+    """``--min-segment-days`` and ``--min-points``: the shortest segment kept."""
+    p.add_argument(
+        "--min-segment-days",
+        type=float,
+        default=PreprocessConfig().min_segment_days,
+        metavar="DAYS",
+        help="drop segments shorter than this many days' cadences at the file's own cadence "
+        "(default: the paper's 2000 two-minute cadences, 2.78 days: 134 at 30 minutes)",
+    )
+    p.add_argument(
+        "--min-points",
+        type=int,
+        metavar="N",
+        help="drop segments with fewer than N good cadences at every cadence instead",
+    )
+
+
 def _preprocess(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     try:
         config = PreprocessConfig(
             gap_days=args.gap_days,
+            min_segment_days=args.min_segment_days,
             min_points=args.min_points,
             clip_percentile=args.clip_percentile,
             n_lc=args.n_lc,
@@ -564,12 +578,7 @@ def _add_score(subparsers: argparse._SubParsersAction) -> None:
         "(default: the pretrained CALNet that ships with ebscan, docs/model-card.md)",
     )
     p.add_argument("--output", "-o", required=True, metavar="SCORES.csv")
-    p.add_argument(
-        "--min-points",
-        type=int,
-        default=PreprocessConfig().min_points,
-        help="drop segments with fewer good cadences (about 300 for 30-min data)",
-    )
+    _add_segment_length(p)
     p.add_argument("--jobs", "-j", type=_positive_int, default=1)
     p.add_argument(
         "--engine",
@@ -611,7 +620,9 @@ def _score(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         args.model = str(pretrained_model(resolve_engine(args.engine)))
     _check_inputs(parser, [args.model])
     try:
-        config = PreprocessConfig(min_points=args.min_points)
+        config = PreprocessConfig(
+            min_segment_days=args.min_segment_days, min_points=args.min_points
+        )
     except ValueError as exc:
         parser.error(str(exc))
     try:
@@ -625,12 +636,18 @@ def _score(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         (
             args.output,
             segments,
-            ["file", "tic", "sector", "segment", "t_start", "t_end", "n_points", "score"],
+            [
+                *("file", "tic", "sector", "cadence_minutes", "segment", "t_start", "t_end"),
+                *("n_points", "score", "model"),
+            ],
         ),
         (
             per_file,
             files,
-            ["file", "tic", "sector", "n_segments", "max_score", "reason", *EPHEMERIS_COLUMNS],
+            [
+                *("file", "tic", "sector", "cadence_minutes", "n_segments", "max_score"),
+                *("model", "reason", *EPHEMERIS_COLUMNS),
+            ],
         ),
     ):
         write_csv(path, [{**row, "file": recorded(row["file"], path)} for row in rows], fields)
