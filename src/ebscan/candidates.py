@@ -94,6 +94,11 @@ COLUMNS = {
     "n_sectors": Column(int, None, "sectors observed"),
     "sectors": Column(str, None, "sectors observed, ';'-separated"),
     "sectors_above": Column(str, None, "sectors with a segment at or above the threshold"),
+    "products": Column(str, None, "light-curve products scored (spoc-2min, tess-spoc-ffi)"),
+    "sectors_by_product": Column(
+        str, None, "sectors scored per product, e.g. spoc-2min:1,2;tess-spoc-ffi:14"
+    ),
+    "best_product": Column(str, None, "product of the best-scoring segment"),
     "best_sector": Column(int, None, "sector of the best-scoring segment"),
     "best_segment": Column(int, None, "index of the best-scoring segment in its file"),
     "best_file": Column(str, None, "light-curve file of the best-scoring segment"),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import sys
 from collections.abc import Sequence
 
@@ -21,6 +22,7 @@ from ebscan.inference import ENGINES
 from ebscan.lock import ResultsLock, ResultsLocked, results_folder
 from ebscan.periodogram import METHODS, calnet_period_grid
 from ebscan.preprocess import PreprocessConfig, preprocess_files
+from ebscan.products import PRODUCTS, SPOC_2MIN, TESS_SPOC_FFI
 from ebscan.resample import SPLINE_MODES
 from ebscan.shards import ShardWriter, add_gls, merge_shards, open_shard, source_files
 
@@ -212,14 +214,21 @@ def _gls(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 def _add_manifest(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "manifest",
-        help="list a sector's 2-minute light curves (from MAST's bulk download script)",
+        help="list a sector's light curves of one product (from MAST's bulk download script)",
     )
     p.add_argument("--sector", type=_positive_int, required=True)
     p.add_argument("--output", "-o", required=True, metavar="M.csv")
     p.add_argument(
+        "--product",
+        choices=list(PRODUCTS),
+        default=SPOC_2MIN.name,
+        help=f"{SPOC_2MIN.name}: the 2-minute targets' SPOC light curves (default); "
+        f"{TESS_SPOC_FFI.name}: TESS-SPOC light curves from full-frame images (docs/downloads.md)",
+    )
+    p.add_argument(
         "--bulk-script-url",
-        default=mast.BULK_SCRIPT_URL,
-        help="template with {sector} (default: MAST's tesscurl_sector_{sector}_lc.sh)",
+        help="template with {sector} (default: the product's script at MAST, e.g. "
+        "tesscurl_sector_{sector}_lc.sh)",
     )
     p.add_argument("--tics", metavar="FILE", help="keep only the TICs listed (one per line)")
     p.add_argument("--retries", type=int, default=5)
@@ -228,7 +237,8 @@ def _add_manifest(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _manifest(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    if "{sector}" not in args.bulk_script_url:
+    url = args.bulk_script_url or PRODUCTS[args.product].bulk_script_url
+    if not re.search(r"\{sector(:[^}]*)?\}", url):
         parser.error("--bulk-script-url must contain {sector}")
     tics = None
     if args.tics:
@@ -237,9 +247,14 @@ def _manifest(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
                 tics = {int(line) for line in handle if line.strip()}
         except (OSError, ValueError) as exc:
             parser.error(f"--tics {args.tics}: {exc}")
-    rows = mast.sector_manifest(args.sector, args.bulk_script_url, tics, args.retries, args.timeout)
+    rows = mast.sector_manifest(
+        args.sector, url, tics, args.retries, args.timeout, product=args.product
+    )
     mast.write_manifest(rows, args.output)
-    print(f"{args.output}: {len(rows)} light curves of sector {args.sector}", file=sys.stderr)
+    print(
+        f"{args.output}: {len(rows)} {args.product} light curves of sector {args.sector}",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -401,29 +416,41 @@ def _add_audit(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "audit",
         help="check that every light curve of a run was scored or rejected for a reason",
-        description="Per sector: files in the manifest = downloaded + failed; downloaded = "
-        "files with segments in shards + rejected files; every segment scored. Prints the "
-        "table and exits 1 on any mismatch.",
+        description="Per product and sector: files in the manifest = downloaded + failed; "
+        "downloaded = files with segments in shards + rejected files; every segment scored. "
+        "Prints the table and exits 1 on any mismatch.",
     )
     p.add_argument("results", metavar="RESULTS_DIR")
     p.add_argument("--sectors", nargs="+", help="sectors to check (default: all with a manifest)")
+    p.add_argument(
+        "--products",
+        nargs="+",
+        choices=list(PRODUCTS),
+        help="products to check (default: all with a manifest)",
+    )
     p.add_argument("--output", "-o", metavar="AUDIT.tsv", help="also write the table here")
     p.set_defaults(handler=_audit, subparser=p, writes=("output",))
 
 
 def _audit(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from ebscan.audit import AUDIT_FIELDS, audit_sector, sectors_in, write_audit
+    from ebscan.audit import AUDIT_FIELDS, audit_sector, surveyed_in, write_audit
     from ebscan.config import parse_sectors
 
     if not os.path.isdir(args.results):
         parser.error(f"no such results folder: {args.results}")
     try:
-        sectors = parse_sectors(args.sectors) if args.sectors else sectors_in(args.results)
+        sectors = set(parse_sectors(args.sectors)) if args.sectors else None
     except ValueError as exc:
         parser.error(str(exc))
-    if not sectors:
-        parser.error(f"{args.results}: no sector manifests found")
-    rows = [audit_sector(args.results, sector) for sector in sectors]
+    surveyed = [
+        (product, sector)
+        for product, sector in surveyed_in(args.results)
+        if (sectors is None or sector in sectors)
+        and (args.products is None or product in args.products)
+    ]
+    if not surveyed:
+        parser.error(f"{args.results}: no sector manifests found (manifests/PRODUCT/sector_N.csv)")
+    rows = [audit_sector(args.results, product, sector) for product, sector in surveyed]
     print("\t".join(AUDIT_FIELDS))
     for row in rows:
         print("\t".join(str(row[k]) for k in AUDIT_FIELDS))
@@ -431,7 +458,7 @@ def _audit(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         write_audit(rows, args.output)
     bad = [row for row in rows if not row["ok"]]
     for row in bad:
-        print(f"sector {row['sector']}: {row['problems']}", file=sys.stderr)
+        print(f"{row['product']} sector {row['sector']}: {row['problems']}", file=sys.stderr)
     return 1 if bad else 0
 
 
