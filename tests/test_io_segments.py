@@ -135,10 +135,18 @@ def test_cadence_from_the_time_steps_is_timedel(spoc_dir, ffi_dir):
 
 
 def test_a_short_light_curve_says_how_long_a_segment_must_be():
+    def lightcurve(time):
+        return LightCurve(
+            time, np.ones(time.size), np.zeros(time.size, np.int32), 1, 14, "FLUX", {}
+        )
+
     time = 1700 + np.arange(100) * 30 / 1440
-    lc = LightCurve(time, np.ones(100), np.zeros(100, dtype=np.int32), 1, 14, "FLUX", {})
-    assert preprocess_lightcurve(lc).reject_reason == (
+    assert preprocess_lightcurve(lightcurve(time)).reject_reason == (
         "no segment with at least 134 good cadences (2.78 days at 30 min; longest has 100)"
+    )
+    one = np.array([1700.0, np.nan])
+    assert preprocess_lightcurve(lightcurve(one)).reject_reason == (
+        "no cadence from the time steps (nan min)"
     )
 
 

@@ -155,11 +155,15 @@ def kept_segments(lc: LightCurve, config: PreprocessConfig) -> list[Segment]:
     Raises
     ------
     LightCurveError
-        If no cadence is usable (:func:`ebscan.segments.good_cadences`) or no segment
-        is long enough (the message gives the longest).
+        If no cadence is usable (:func:`ebscan.segments.good_cadences`), the time steps
+        give no cadence, or no segment is long enough (the message gives the longest).
     """
     time, flux = good_cadences(lc)
     cadence = cadence_minutes(lc.time)
+    if not cadence > 0:  # NaN with fewer than two distinct times; 0 below half a second
+        raise LightCurveError(
+            lc.meta.get("path", "<memory>"), f"no cadence from the time steps ({cadence:g} min)"
+        )
     min_points = config.min_points_at(cadence)
     segments = split_segments(time, flux, config.gap_days, min_points)
     if not segments:
