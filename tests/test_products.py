@@ -164,6 +164,10 @@ def test_products_config_resolves_sectors_and_scripts():
         "spoc-2min": {"sectors": [1, 3, 4], "bulk_script_url": SPOC_2MIN.bulk_script_url},
         "tess-spoc-ffi": {"sectors": [14, 15, 16], "bulk_script_url": "x{sector}"},
     }
+    ffi_only = survey_products({"spoc-2min": False, "tess-spoc-ffi": {"sectors": [14]}}, [1])
+    assert list(ffi_only) == ["tess-spoc-ffi"]
+    with pytest.raises(ValueError, match="products: every product is set to false"):
+        survey_products({"spoc-2min": False}, [1])
     with pytest.raises(ValueError, match=r"products: qlp: unknown product 'qlp'; choose from"):
         survey_products({"qlp": {}}, [1])
     with pytest.raises(ValueError, match=r"products: tess-spoc-ffi: sectors: '9-3' is not"):

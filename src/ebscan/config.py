@@ -47,7 +47,8 @@ def survey_products(products: Mapping[str, dict | None], sectors: Iterable[int |
     products : mapping
         Product name (:data:`ebscan.products.PRODUCTS`) -> its options or None:
         ``sectors`` (default: ``sectors``) and ``bulk_script_url`` (default: MAST's
-        script for the product).
+        script for the product); ``False`` leaves the product out (a config file given
+        on the command line adds to ``config/config.yaml``'s products, never removes).
     sectors : iterable
         The survey's sectors (the top-level ``sectors``).
 
@@ -59,11 +60,14 @@ def survey_products(products: Mapping[str, dict | None], sectors: Iterable[int |
     Raises
     ------
     ValueError
-        Naming an unknown product or a bad sector entry.
+        Naming an unknown product or a bad sector entry, or when every product is left
+        out.
     """
     resolved = {}
     for name, options in products.items():
-        options = options or {}
+        if options is False:
+            continue
+        options = options if isinstance(options, dict) else {}
         try:
             product = get_product(name)
             own = parse_sectors(options.get("sectors") or sectors)
@@ -73,4 +77,6 @@ def survey_products(products: Mapping[str, dict | None], sectors: Iterable[int |
             "sectors": own,
             "bulk_script_url": options.get("bulk_script_url") or product.bulk_script_url,
         }
+    if not resolved:
+        raise ValueError("products: every product is set to false; survey at least one")
     return resolved
