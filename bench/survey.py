@@ -1,17 +1,23 @@
-"""What a survey costs: the workflow on a simulated sector of realistic size, per stage.
+"""What a survey costs: the workflow on sectors of realistic size, per stage and product.
 
-Simulates sector 1 with ``--stars`` light curves (20,000 by default, the size of a
-real 2-minute sector) and sector 2 with ``--small`` (2,000), serves them like MAST on
-127.0.0.1, and runs the Snakemake workflow through download, preprocess, gls, infer
-and threshold, scoring with a full-size CALNet (untrained, seeded: inference costs
-the same whatever the weights). Every rule has a ``benchmark:`` file (wall time, CPU
-time, peak RSS of the job's process tree); from them the bench prints
+Simulates 2-minute sector 1 with ``--stars`` light curves (20,000 by default, the size
+of a real 2-minute sector) and sector 2 with ``--small`` (2,000); makes a full-frame-image
+sector 14 of the TESS-SPOC product from every shared real 30-minute light curve of
+sector 14 (``../shared/data/tess-ffi-30min*``, renamed as MAST names TESS-SPOC files);
+serves them like MAST on 127.0.0.1, and runs the Snakemake workflow on both products
+through download, preprocess, gls, infer and threshold, scoring with a full-size CALNet
+(untrained, seeded: inference costs the same whatever the weights). Every rule has a
+``benchmark:`` file (wall time, CPU time, peak RSS of the job's process tree); from
+them the bench prints
 
-- throughput per stage (files/s, segments/s, CPU seconds per file) on the big sector,
-- peak memory per job on both sectors, to show it depends on ``chunk_size``, not on
-  the size of the sector,
-- a projection of CPU hours and wall time for sectors 1-74 (``--survey`` light
-  curves, 1.3 M by default) on ``--nodes`` nodes of ``--cores-per-node`` cores,
+- throughput per stage (files/s, segments/s, CPU seconds per file) on the big 2-minute
+  sector and on the FFI sector,
+- peak memory per job on both 2-minute sectors, to show it depends on ``chunk_size``,
+  not on the size of the sector,
+- a projection of CPU hours and wall time for the 2-minute survey of sectors 1-74
+  (``--survey`` light curves, 1.3 M by default) and for the FFI survey of sectors 14-26
+  (``--ffi-sectors`` of ``--ffi-per-sector`` light curves: 13 x 160,000) on ``--nodes``
+  nodes of ``--cores-per-node`` cores, with the volume to download,
 
 and records them in bench/RESULTS.md. Training and the per-survey stages (catalog,
 report) are not included: they run once, not per sector.
@@ -33,18 +39,24 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import fitsio
 import h5py
+import numpy as np
 import yaml
 
 from ebscan.inference import MICRO_BATCH
+from ebscan.io import read_lightcurve
 from ebscan.mirror_server import MirrorServer
+from ebscan.products import SPOC_2MIN, TESS_SPOC_FFI
 from ebscan.simulate import build_mirror
 
 from results import record
 
 REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared" / "data"
 STAGES = ("download", "preprocess", "gls", "infer", "threshold")
-BIG, SMALL = 1, 2  # sector numbers
+BIG, SMALL, FFI = 1, 2, 14  # sector numbers
+TWO_MIN, FFI_PRODUCT = SPOC_2MIN.name, TESS_SPOC_FFI.name
 
 
 def simulate(mirror: Path, stars: int, small: int, jobs: int) -> float:
@@ -52,6 +64,32 @@ def simulate(mirror: Path, stars: int, small: int, jobs: int) -> float:
     build_mirror(mirror, [BIG], stars, seed=74, jobs=jobs)
     build_mirror(mirror, [SMALL], small, seed=74, jobs=jobs)
     return time.perf_counter() - start
+
+
+def ffi_sector(files: Path) -> list[Path]:
+    """Link every shared 30-minute light curve of sector ``FFI`` into ``files`` under its
+    TESS-SPOC name; returns the sources."""
+    sources = {}
+    for path in sorted(SHARED.glob("tess-ffi-30min*/*.fits")):
+        lc = read_lightcurve(path)
+        if lc.sector == FFI:
+            sources[TESS_SPOC_FFI.filename.format(tic=lc.tic, sector=FFI)] = path
+    for name, path in sources.items():
+        (files / name).unlink(missing_ok=True)
+        (files / name).symlink_to(path)
+    return list(sources.values())
+
+
+def tess_spoc_file_mb(cadences: float) -> float:
+    """Estimated size of a TESS-SPOC light-curve file of ``cadences`` rows: a shared SPOC
+    2-minute file's bytes per row times the rows, plus its headers and aperture image
+    (TESS-SPOC files have the 2-minute files' columns and extensions)."""
+    path = next(SHARED.glob("tess-spoc-2min/tess2018206045859-s0001-*-s_lc.fits"))
+    with fitsio.FITS(str(path)) as fits:
+        header = fits["LIGHTCURVE"].read_header()
+        row_bytes, rows = header["NAXIS1"], header["NAXIS2"]
+    fixed = path.stat().st_size - row_bytes * rows
+    return (fixed + row_bytes * cadences) / 1e6
 
 
 def save_model(path: Path) -> None:
@@ -70,16 +108,19 @@ def run_workflow(out: Path, server: MirrorServer, model: Path, cores: int, chunk
         "sectors": [BIG, SMALL],
         "results": str(out / "results"),
         "chunk_size": chunk,
-        "mast": {
-            "bulk_script_url": server.bulk_script_url,
-            "download_url": server.download_url,
-            "concurrency": 8,
+        "products": {
+            TWO_MIN: {"bulk_script_url": server.script_url(TWO_MIN)},
+            FFI_PRODUCT: {"sectors": [FFI], "bulk_script_url": server.script_url(FFI_PRODUCT)},
         },
+        "mast": {"download_url": server.download_url, "concurrency": 8},
         "training": {"model_path": str(model)},
     }
     config_path = out / "config.yaml"
     config_path.write_text(yaml.safe_dump(config))
-    targets = [f"{out}/results/scores/sector_{s}.csv" for s in (BIG, SMALL)]
+    targets = [
+        f"{out}/results/scores/{product}/sector_{s}.csv"
+        for product, s in ((TWO_MIN, BIG), (TWO_MIN, SMALL), (FFI_PRODUCT, FFI))
+    ]
     command = [
         sys.executable,
         "-m",
@@ -99,37 +140,65 @@ def run_workflow(out: Path, server: MirrorServer, model: Path, cores: int, chunk
     return time.perf_counter() - start
 
 
-def read_benchmarks(results: Path) -> dict[tuple[str, int], list[dict]]:
-    """(stage, sector) -> one benchmark row per job (s, cpu_time, max_rss in MB)."""
+def read_benchmarks(results: Path) -> dict[tuple[str, str, int], list[dict]]:
+    """(stage, product, sector) -> one benchmark row per job (s, cpu_time, max_rss in MB)."""
     rows = defaultdict(list)
     for stage in STAGES:
         for path in sorted((results / "benchmarks" / stage).rglob("*.tsv")):
-            # benchmarks/threshold/sector_N.tsv, else benchmarks/STAGE/sector_N/chunk_M.tsv
-            folder = path.stem if stage == "threshold" else path.parent.name
-            sector = int(folder.removeprefix("sector_"))
+            # benchmarks/threshold/PRODUCT/sector_N.tsv, else
+            # benchmarks/STAGE/PRODUCT/sector_N/chunk_M.tsv
+            folder = path if stage == "threshold" else path.parent
+            sector = int(folder.stem.removeprefix("sector_"))
             with open(path, newline="") as handle:
-                rows[stage, sector] += [
+                rows[stage, folder.parent.name, sector] += [
                     {key: float(row[key]) for key in ("s", "cpu_time", "max_rss")}
                     for row in csv.DictReader(handle, delimiter="\t")
                 ]
     return rows
 
 
-def sector_counts(results: Path, sector: int) -> tuple[int, int, int]:
-    """Light curves, segments and bytes downloaded of one sector."""
+def sector_counts(results: Path, product: str, sector: int) -> tuple[int, int, int, float]:
+    """Light curves, segments, bytes downloaded and median cadences per file of a sector."""
     files = segments = 0
-    for shard in (results / "shards" / f"sector_{sector}").glob("chunk_*.h5"):
+    for shard in (results / "shards" / product / f"sector_{sector}").glob("chunk_*.h5"):
         with h5py.File(shard) as f:
             segments += f["segments"].shape[0]
             names = set(f["segments"]["source_file"]) | set(f["rejects"]["source_file"])
             files += len(names)
-    size = sum(p.stat().st_size for p in (results / "lightcurves" / f"sector_{sector}").iterdir())
-    return files, segments, size
+    downloaded = list((results / "lightcurves" / product / f"sector_{sector}").glob("*.fits"))
+    size = sum(p.stat().st_size for p in downloaded)
+    cadences = np.median([read_lightcurve(p).time.size for p in downloaded[:200]])
+    return files, segments, size, float(cadences)
 
 
 def _default_batch_size() -> int:
     schema = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
     return schema["properties"]["inference"]["properties"]["batch_size"]["default"]
+
+
+def throughput(bench: dict, key: tuple[str, int], counts: tuple) -> tuple[list, dict]:
+    """Table rows of one product's sector, and its CPU seconds per file by stage."""
+    files, segments = counts[:2]
+    rows, cpu_per_file = [], {}
+    for stage in STAGES:
+        jobs = bench[(stage, *key)]
+        job_s = sum(j["s"] for j in jobs)
+        cpu_s = sum(j["cpu_time"] for j in jobs)
+        cpu_per_file[stage] = cpu_s / files
+        rows.append(
+            [
+                f"{key[0]} {key[1]}",
+                stage,
+                str(len(jobs)),
+                f"{job_s:.0f}",
+                f"{cpu_s:.0f}",
+                f"{files / job_s:.1f}",
+                f"{segments / job_s:.1f}",
+                f"{1e3 * cpu_s / files:.1f}",
+                f"{max(j['max_rss'] for j in jobs):.0f}",
+            ]
+        )
+    return rows, cpu_per_file
 
 
 def main() -> None:
@@ -139,6 +208,10 @@ def main() -> None:
     parser.add_argument("--chunk-size", type=int, default=1000)
     parser.add_argument("--cores", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--survey", type=int, default=1_300_000, help="light curves, S1-74")
+    parser.add_argument("--ffi-sectors", type=int, default=13, help="FFI sectors (14-26)")
+    parser.add_argument(
+        "--ffi-per-sector", type=int, default=160_000, help="TESS-SPOC light curves a sector"
+    )
     parser.add_argument("--nodes", type=int, nargs="+", default=[1, 10, 50])
     parser.add_argument("--cores-per-node", type=int, default=32)
     parser.add_argument("--mast-mb-s", type=float, default=100.0, help="MAST bandwidth, MB/s")
@@ -152,38 +225,27 @@ def main() -> None:
     if (out / "results").exists():
         shutil.rmtree(out / "results")
     simulate_s = simulate(out / "mirror", args.stars, args.small, args.cores)
+    ffi_sources = ffi_sector(out / "mirror" / "files")
     save_model(out / "model" / "model.keras")
+    load = os.getloadavg()
     with MirrorServer(str(out / "mirror" / "files"), str(out / "mirror")) as server:
         wall_s = run_workflow(
             out, server, out / "model" / "model.keras", args.cores, args.chunk_size
         )
+    load = [max(a, b) for a, b in zip(load, os.getloadavg(), strict=True)]
     results = out / "results"
     bench = read_benchmarks(results)
-    counts = {s: sector_counts(results, s) for s in (BIG, SMALL)}
-    files, segments, size = counts[BIG]
+    keys = {"big": (TWO_MIN, BIG), "small": (TWO_MIN, SMALL), "ffi": (FFI_PRODUCT, FFI)}
+    counts = {name: sector_counts(results, *key) for name, key in keys.items()}
+    files, segments, size, _ = counts["big"]
+    ffi_files, ffi_segments, ffi_size, ffi_cadences = counts["ffi"]
 
-    rows = []
-    cpu_per_file = {}
-    for stage in STAGES:
-        jobs = bench[stage, BIG]
-        job_s = sum(j["s"] for j in jobs)
-        cpu_s = sum(j["cpu_time"] for j in jobs)
-        cpu_per_file[stage] = cpu_s / files
-        rows.append(
-            [
-                stage,
-                str(len(jobs)),
-                f"{job_s:.0f}",
-                f"{cpu_s:.0f}",
-                f"{files / job_s:.1f}",
-                f"{segments / job_s:.1f}",
-                f"{1e3 * cpu_s / files:.1f}",
-                f"{max(j['max_rss'] for j in jobs):.0f}",
-            ]
-        )
+    rows, cpu_per_file = throughput(bench, keys["big"], counts["big"])
+    ffi_rows, ffi_cpu_per_file = throughput(bench, keys["ffi"], counts["ffi"])
     record(
         "Survey throughput per stage (bench/survey.py)",
         [
+            "product, sector",
             "stage",
             "jobs",
             "job wall s",
@@ -193,69 +255,93 @@ def main() -> None:
             "CPU ms/file",
             "peak RSS/job MB",
         ],
-        rows,
-        f"Sector {BIG}: {files:,} simulated light curves ({segments:,} segments, "
-        f"{size / 2**30:.1f} GiB) in chunks of {args.chunk_size}, on {args.cores} cores "
-        f"(`--cores {args.cores}`; preprocess and infer jobs use 2 threads, gls 1). "
-        f"Workflow wall time for both sectors: {wall_s:.0f} s; simulating them took "
-        f"{simulate_s:.0f} s (not part of a survey). Downloads come from a loopback "
-        "server, so their speed says nothing about MAST. Per job: snakemake's "
-        "`benchmark:` files (peak RSS of the job's process tree, sampled every second "
-        "for the first 30 s, then every 30 s). CALNet full size (8.73 M parameters), "
-        "scored with the workflow's defaults: ONNX Runtime on the CPU, batches of "
-        f"{_default_batch_size()} (micro-batches of {MICRO_BATCH} segments per core), from the "
-        "model's ONNX export: infer jobs never import TensorFlow. The export (one job "
-        "per model, not per sector) is not counted.",
+        rows + ffi_rows,
+        f"{TWO_MIN} sector {BIG}: {files:,} simulated 2-minute light curves ({segments:,} "
+        f"segments, {size / 2**30:.1f} GiB); {FFI_PRODUCT} sector {FFI}: {ffi_files:,} real "
+        f"30-minute light curves ({ffi_segments:,} segments, {ffi_size / 2**20:.0f} MiB; "
+        f"every shared one of sector {FFI}, from {len(ffi_sources)} files, served under their "
+        f"TESS-SPOC names); chunks of {args.chunk_size}, on {args.cores} cores "
+        f"(`--cores {args.cores}`; preprocess and infer jobs use 2 threads, gls 1; load "
+        f"average before and after the run at most {load[0]:.1f}, {load[1]:.1f}, "
+        f"{load[2]:.1f} over 1, 5 and 15 minutes: other work shared the cores). "
+        f"Workflow wall time for the three sectors: {wall_s:.0f} s; simulating the "
+        f"2-minute ones took {simulate_s:.0f} s (not part of a survey). Downloads come "
+        "from a loopback server, so their speed says nothing about MAST. Per job: "
+        "snakemake's `benchmark:` files (peak RSS of the job's process tree, sampled every "
+        "second for the first 30 s, then every 30 s). CALNet full size (8.73 M "
+        "parameters), scored with the workflow's defaults: ONNX Runtime on the CPU, batches "
+        f"of {_default_batch_size()} (micro-batches of {MICRO_BATCH} segments per core), "
+        "from the model's ONNX export: infer jobs never import TensorFlow. The export (one "
+        "job per model, not per sector) is not counted.",
     )
 
     memory_rows = []
     for stage in STAGES:
-        peaks = [max(j["max_rss"] for j in bench[stage, s]) for s in (SMALL, BIG)]
+        peaks = [max(j["max_rss"] for j in bench[(stage, *keys[s])]) for s in ("small", "big")]
         memory_rows.append([stage, *(f"{p:.0f}" for p in peaks), f"{peaks[1] / peaks[0]:.2f}"])
     record(
         "Peak memory per job against sector size (bench/survey.py)",
         [
             "stage",
-            f"{counts[SMALL][0]:,} light curves: MB",
-            f"{counts[BIG][0]:,} light curves: MB",
+            f"{counts['small'][0]:,} light curves: MB",
+            f"{counts['big'][0]:,} light curves: MB",
             "ratio",
         ],
         memory_rows,
         f"Peak RSS of the largest job of each stage, chunks of {args.chunk_size} light "
-        f"curves. A sector {counts[BIG][0] / counts[SMALL][0]:.0f} times larger gives "
+        f"curves. A sector {counts['big'][0] / counts['small'][0]:.0f} times larger gives "
         "per-chunk jobs of the same size; only `threshold` (one per sector, a CSV "
         "concatenation, under a second: its RSS is sampled once) reads the whole sector.",
     )
 
-    survey_cpu_h = {stage: cpu_per_file[stage] * args.survey / 3600 for stage in STAGES}
-    compute = ("preprocess", "gls", "infer", "threshold")
-    total_cpu_h = sum(survey_cpu_h[s] for s in compute)
-    survey_bytes = args.file_mb * 1e6 * args.survey
-    download_h = survey_bytes / (args.mast_mb_s * 1e6) / 3600
-    projection = [
-        [stage, f"{survey_cpu_h[stage]:,.1f}"]
-        + [f"{survey_cpu_h[stage] / (n * args.cores_per_node):,.2f}" for n in args.nodes]
-        for stage in compute
-    ]
-    projection.append(
-        ["all compute", f"{total_cpu_h:,.1f}"]
-        + [f"{total_cpu_h / (n * args.cores_per_node):,.2f}" for n in args.nodes]
+    ffi_survey = args.ffi_sectors * args.ffi_per_sector
+    ffi_file_mb = tess_spoc_file_mb(ffi_cadences)
+    surveys = (
+        (args.survey, cpu_per_file, args.file_mb),
+        (ffi_survey, ffi_cpu_per_file, ffi_file_mb),
     )
+    compute = ("preprocess", "gls", "infer", "threshold")
+    cpu_h = [{stage: per[stage] * n / 3600 for stage in compute} for n, per, _ in surveys]
+    for hours in cpu_h:
+        hours["all compute"] = sum(hours.values())
+
+    def pair(values) -> str:
+        return " / ".join(f"{v:,.2f}" for v in values)
+
+    projection = [
+        [stage, pair(h[stage] for h in cpu_h)]
+        + [pair(h[stage] / (n * args.cores_per_node) for h in cpu_h) for n in args.nodes]
+        for stage in (*compute, "all compute")
+    ]
+    volume = [n * mb * 1e6 for n, _, mb in surveys]
+    download_h = [v / (args.mast_mb_s * 1e6) / 3600 for v in volume]
     projection.append(
-        [f"download at {args.mast_mb_s:.0f} MB/s", "-"] + [f"{download_h:,.1f}"] * len(args.nodes)
+        [f"download at {args.mast_mb_s:.0f} MB/s", "-"] + [pair(download_h)] * len(args.nodes)
     )
     record(
-        "Projection for sectors 1-74 (bench/survey.py)",
-        ["stage", "CPU hours", *(f"wall h, {n} x {args.cores_per_node} cores" for n in args.nodes)],
+        "Projection: 2-minute sectors 1-74 and FFI sectors 14-26 (bench/survey.py)",
+        [
+            "stage",
+            "CPU hours (2-min / FFI)",
+            *(f"wall h, {n} x {args.cores_per_node} cores" for n in args.nodes),
+        ],
         projection,
-        f"{args.survey:,} light curves ({survey_bytes / 1e12:.1f} TB of FITS at "
-        f"{args.file_mb} MB a file, the mean of the shared real SPOC files; the "
-        f"simulated ones are {size / files / 1e6:.2f} MB, the same cadences with fewer "
-        "columns), CPU time per file measured above. Wall time assumes the jobs keep every "
-        "core busy (no queue wait, no idle cores); inference on a "
-        "GPU would cut its row (not measured: no GPU here). Downloads are bound by "
-        f"MAST's bandwidth, assumed {args.mast_mb_s:.0f} MB/s in all, whatever the "
-        "node count.",
+        f"Each cell: the {TWO_MIN} survey of sectors 1-74, {args.survey:,} light curves "
+        f"({volume[0] / 1e12:.1f} TB of FITS at {args.file_mb} MB a file, the mean of the "
+        f"shared real SPOC files; the simulated ones are {size / files / 1e6:.2f} MB, the "
+        "same cadences with fewer columns), then the "
+        f"{FFI_PRODUCT} survey of sectors 14-26, {args.ffi_sectors} x "
+        f"{args.ffi_per_sector:,} = {ffi_survey:,} light curves ({volume[1] / 1e12:.2f} TB "
+        f"at an estimated {ffi_file_mb:.2f} MB a file: a real TESS-SPOC file has the "
+        "2-minute files' columns and extensions, so the shared SPOC files' bytes per "
+        f"cadence times the {ffi_cadences:.0f} cadences of a sector-{FFI} file, plus their "
+        "headers and aperture image; the shared 30-minute files are lightkurve exports of "
+        f"{ffi_size / ffi_files / 1e3:.0f} kB with fewer columns). CPU time per file "
+        "measured above, on each product's own files (a 30-minute light curve has a "
+        "fifteenth of a 2-minute one's cadences). Wall time assumes the jobs keep every core "
+        "busy (no queue wait, no idle cores); inference on a GPU would cut its row (not "
+        "measured: no GPU here). Downloads are bound by MAST's bandwidth, assumed "
+        f"{args.mast_mb_s:.0f} MB/s in all, whatever the node count.",
     )
     if not args.keep:
         shutil.rmtree(out)

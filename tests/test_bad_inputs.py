@@ -94,7 +94,8 @@ def test_every_broken_file_has_its_own_reason(spoc_dir, tmp_path, capsys):
         "no_time.fits": "no TIME column",
         "all_nan.fits": "PDCSAP_FLUX is NaN everywhere",
         "all_flagged.fits": "no cadence with QUALITY == 0 and finite flux",
-        "too_few.fits": "no segment with at least 2000 good cadences (longest has ",
+        "too_few.fits": "no segment with at least 2000 good cadences (2.78 days at 2 min; "
+        "longest has ",
         "unsorted.fits": "times not sorted",
         "duplicated.fits": "duplicated times (2 repeats)",
         "int_time.fits": "TIME column has type >i4, not float",

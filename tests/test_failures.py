@@ -62,7 +62,7 @@ def test_gls_from_another_directory_finds_the_source_files(spoc_dir, tmp_path, m
     assert main(["preprocess", *relative, "-o", "lc_only.h5", "--no-gls"]) == 0
     with h5py.File(work / "lc_only.h5") as f:
         stored = {s.decode() for s in f["segments"]["source_file"]}
-        assert f.attrs["format_version"] == 2
+        assert f.attrs["format_version"] == 3
     assert stored == set(relative)  # relative to the shard, which sits in work/
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -183,10 +183,8 @@ def test_two_runs_on_one_results_folder(slow_mirror, tmp_path):
                 "sectors": [1],
                 "results": str(results),
                 "chunk_size": 4,
-                "mast": {
-                    "bulk_script_url": slow_mirror.bulk_script_url,
-                    "download_url": slow_mirror.download_url,
-                },
+                "products": {"spoc-2min": {"bulk_script_url": slow_mirror.bulk_script_url}},
+                "mast": {"download_url": slow_mirror.download_url},
                 "training": {"labels": str(tmp_path / "mirror" / "truth.csv")},
             }
         )
@@ -200,7 +198,7 @@ def test_two_runs_on_one_results_folder(slow_mirror, tmp_path):
             str(config),
             "--cores",
             "1",
-            str(results / "downloads" / "sector_1" / "chunk_0.tsv"),
+            str(results / "downloads" / "spoc-2min" / "sector_1" / "chunk_0.tsv"),
         ]
     first = subprocess.Popen(
         runs["first"], cwd=tmp_path / "first", stdout=subprocess.PIPE, stderr=subprocess.STDOUT
@@ -221,7 +219,9 @@ def test_two_runs_on_one_results_folder(slow_mirror, tmp_path):
     )
     assert f"working directory {tmp_path / 'first'})" in second.stdout + second.stderr
     # The second run wrote nothing: the first run's report is whole, and it is released.
-    report = mast.read_download_report(results / "downloads" / "sector_1" / "chunk_0.tsv")
+    report = mast.read_download_report(
+        results / "downloads" / "spoc-2min" / "sector_1" / "chunk_0.tsv"
+    )
     assert [r["status"] for r in report] == ["downloaded"] * 4
     assert lock.read_text() == ""
 
@@ -500,15 +500,13 @@ def test_a_failed_manifest_job_logs_sector_url_and_traceback(tmp_path):
                 {
                     "sectors": [1, 7],
                     "results": str(results),
-                    "mast": {
-                        "bulk_script_url": server.bulk_script_url,
-                        "download_url": server.download_url,
-                    },
+                    "products": {"spoc-2min": {"bulk_script_url": server.bulk_script_url}},
+                    "mast": {"download_url": server.download_url},
                     "training": {"labels": str(tmp_path / "mirror" / "truth.csv")},
                 }
             )
         )
-        targets = [str(results / "manifests" / f"sector_{s}.csv") for s in (1, 7)]
+        targets = [str(results / "manifests" / "spoc-2min" / f"sector_{s}.csv") for s in (1, 7)]
         done = subprocess.run(
             [*SNAKEMAKE, "--configfile", str(config), "--cores", "1", "--keep-going", *targets],
             cwd=tmp_path,
@@ -516,10 +514,11 @@ def test_a_failed_manifest_job_logs_sector_url_and_traceback(tmp_path):
             text=True,
         )
     assert done.returncode == 1
-    assert (results / "manifests" / "sector_1.csv").exists()
-    log = (results / "logs" / "manifest" / "sector_7.log").read_text()
+    assert (results / "manifests" / "spoc-2min" / "sector_1.csv").exists()
+    log = (results / "logs" / "manifest" / "spoc-2min" / "sector_7.log").read_text()
     assert log.startswith(
-        f"rule manifest (sector=7)\n  input: -\n  output: {targets[1]}\n  ebscan "
+        f"rule manifest (product=spoc-2min, sector=7)\n  input: -\n  output: {targets[1]}\n"
+        "  ebscan "
     )
     url = server.bulk_script_url.format(sector=7)
     assert "Traceback (most recent call last):" in log
@@ -633,13 +632,14 @@ def test_mirror_server_serves_a_folder_with_bulk_scripts_made_from_it(spoc_dir, 
         text=True,
     )
     try:
-        lines = [server.stdout.readline() for _ in range(7)]
+        lines = [server.stdout.readline() for _ in range(9)]
         assert lines[0].startswith(f"Serving {spoc_dir} like MAST at http://127.0.0.1:")
-        assert "sectors (light curves): 1 (32), 3 (2), " in lines[0]
-        bulk = lines[3].split('"')[1]
-        download = lines[4].split('"')[1]
-        search = lines[5].split("--mast-url ")[1].strip()
-        assert lines[6] == "Ctrl-C stops it.\n"
+        assert "sectors (light curves): spoc-2min 1 (32), 3 (2), " in lines[0]
+        assert lines[2:4] == ["  products:\n", "    spoc-2min:\n"]
+        bulk = lines[4].split('"')[1]
+        download = lines[6].split('"')[1]
+        search = lines[7].split("--mast-url ")[1].strip()
+        assert lines[8] == "Ctrl-C stops it.\n"
         m = tmp_path / "m.csv"
         assert main(["manifest", "--sector", "1", "-o", str(m), "--bulk-script-url", bulk]) == 0
         rows = mast.read_manifest(m)

@@ -80,8 +80,9 @@ def runs(tmp_path_factory):
         results = root / "interrupted"
         # 1. During preprocessing: a shard is being written under its temporary name.
         workflow = [*SNAKEMAKE, "--configfile", str(interrupted), "--cores", "1"]
-        kill_when(workflow, lambda: any((results / "shards_lc").glob("sector_1/.chunk_*.tmp")))
-        for final in (results / "shards_lc").glob("sector_1/chunk_*.h5"):
+        lc_shards = results / "shards_lc" / "spoc-2min"
+        kill_when(workflow, lambda: any(lc_shards.glob("sector_1/.chunk_*.tmp")))
+        for final in lc_shards.glob("sector_1/chunk_*.h5"):
             h5py.File(final).close()  # whatever carries a final name opens
         run(interrupted, "--unlock")
         # 2. During training: the first epoch is checkpointed, the second is running.
@@ -89,7 +90,8 @@ def runs(tmp_path_factory):
         assert not (results / "model" / "model.keras").exists()
         run(interrupted, "--unlock")
         # 3. During inference: a score table is being written.
-        kill_when(workflow, lambda: any((results / "scores").glob("sector_1/chunk_*.csv.tmp")))
+        scores = results / "scores" / "spoc-2min"
+        kill_when(workflow, lambda: any(scores.glob("sector_1/chunk_*.csv.tmp")))
         run(interrupted, "--unlock")
         run(interrupted, "--rerun-incomplete")
         yield root / "reference", results
@@ -99,12 +101,11 @@ def runs(tmp_path_factory):
 
 def test_shards_are_the_same(runs):
     reference, interrupted = runs
-    names = sorted(p.name for p in (reference / "shards" / "sector_1").glob("chunk_*.h5"))
+    shards = Path("shards") / "spoc-2min" / "sector_1"
+    names = sorted(p.name for p in (reference / shards).glob("chunk_*.h5"))
     assert names == ["chunk_0.h5", "chunk_1.h5", "chunk_2.h5"]
     for name in names:
-        assert_same_shard(
-            reference / "shards" / "sector_1" / name, interrupted / "shards" / "sector_1" / name
-        )
+        assert_same_shard(reference / shards / name, interrupted / shards / name)
 
 
 def test_trained_weights_are_the_same(runs):
@@ -115,7 +116,7 @@ def test_trained_weights_are_the_same(runs):
 
 
 def test_scores_and_catalog_are_the_same(runs):
-    assert_same_text(*runs, ("scores/sector_1.csv", "catalog/stars.csv", "audit.tsv"))
+    assert_same_text(*runs, ("scores/spoc-2min/sector_1.csv", "catalog/stars.csv", "audit.tsv"))
 
 
 def test_no_temporary_file_is_left(runs):

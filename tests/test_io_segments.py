@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import itertools
+import lzma
 import shutil
 
 import numpy as np
@@ -10,9 +13,9 @@ import pytest
 from astropy.io import fits
 
 from ebscan.errors import LightCurveError
-from ebscan.io import read_lightcurve
-from ebscan.preprocess import PreprocessConfig, preprocess_file
-from ebscan.segments import good_cadences, split_segments
+from ebscan.io import LightCurve, read_lightcurve
+from ebscan.preprocess import PreprocessConfig, preprocess_file, preprocess_lightcurve
+from ebscan.segments import cadence_minutes, good_cadences, split_segments
 
 from conftest import CM_DRA_S24, TRUNCATED, require_shared
 
@@ -88,19 +91,112 @@ def test_truncated_file_is_rejected_with_its_reason(spoc_dir):
     assert str(info.value) == f"{TRUNCATED}: {result.reject_reason}"
 
 
-def test_ffi_lightkurve_format_needs_lower_min_points(ffi_dir):
+def test_ffi_lightkurve_format_needs_no_option(ffi_dir):
+    """The shortest segment is 2.78 days at every cadence: 134 cadences at 30 minutes."""
     path = ffi_dir / "229438906.fits"
     lc = read_lightcurve(path)
     assert (lc.tic, lc.sector, lc.flux_column) == (229438906, 15, "FLUX")
-    default = preprocess_file(path)
-    assert default.rejected
-    assert default.reject_reason.startswith(
+    ffi = preprocess_file(path)
+    assert not ffi.rejected and ffi.cadence_minutes == 30.0
+    assert [(s["segment"], s["n_points"]) for s in ffi.segments] == astropy_segment_lengths(
+        path, min_points=134, column="FLUX"
+    )
+    fixed = preprocess_file(path, PreprocessConfig(min_points=2000))
+    assert fixed.reject_reason.startswith(
         "no segment with at least 2000 good cadences (longest has "
     )
-    ffi = preprocess_file(path, PreprocessConfig(min_points=300))
-    assert not ffi.rejected
-    assert [(s["segment"], s["n_points"]) for s in ffi.segments] == astropy_segment_lengths(
-        path, min_points=300, column="FLUX"
+
+
+@pytest.mark.parametrize(
+    "minutes, points", [(2, 2000), (200 / 60, 1200), (10, 400), (30, 134), (20 / 60, 12000)]
+)
+def test_the_shortest_segment_in_cadences_at_each_cadence(minutes, points):
+    """At least 4000 minutes (2000 two-minute cadences) of cadences, whatever they are."""
+    assert PreprocessConfig().min_points_at(minutes) == points
+    assert points * minutes >= 4000 - 1e-9 and (points - 1) * minutes < 4000
+    assert PreprocessConfig(min_points=300).min_points_at(minutes) == 300
+
+
+def test_cadence_from_the_time_steps_is_timedel(spoc_dir, ffi_dir):
+    """Every shared 2-minute file: the time steps give the cadence its header states."""
+    checked = 0
+    for path in sorted(spoc_dir.glob("tess*_lc.fits")):
+        try:
+            lc = read_lightcurve(path)
+        except LightCurveError:
+            continue  # the truncated file
+        with fits.open(path) as hdul:
+            timedel = hdul["LIGHTCURVE"].header["TIMEDEL"]
+        assert cadence_minutes(lc.time) * 60 == round(timedel * 86400), path.name
+        checked += 1
+    assert checked >= 70
+    minutes = {cadence_minutes(read_lightcurve(p).time) for p in ffi_dir.glob("*.fits")}
+    assert minutes == {30.0}  # lightkurve-format files have no TIMEDEL
+
+
+def test_a_short_light_curve_says_how_long_a_segment_must_be():
+    def lightcurve(time):
+        return LightCurve(
+            time, np.ones(time.size), np.zeros(time.size, np.int32), 1, 14, "FLUX", {}
+        )
+
+    time = 1700 + np.arange(100) * 30 / 1440
+    assert preprocess_lightcurve(lightcurve(time)).reject_reason == (
+        "no segment with at least 134 good cadences (2.78 days at 30 min; longest has 100)"
+    )
+    one = np.array([1700.0, np.nan])
+    assert preprocess_lightcurve(lightcurve(one)).reject_reason == (
+        "no cadence from the time steps (nan min)"
+    )
+
+
+def _compressed(source, target, opener):
+    with open(source, "rb") as plain, opener(target, "wb") as packed:
+        shutil.copyfileobj(plain, packed)
+    return target
+
+
+@pytest.mark.parametrize("opener, suffix", [(gzip.open, ".fits.gz"), (bz2.open, ".fits.bz2")])
+def test_compressed_files_read_like_plain_ones(spoc_dir, ffi_dir, tmp_path, opener, suffix):
+    for source in (CM_DRA_S24, ffi_dir / "229438906.fits"):
+        packed = _compressed(source, tmp_path / f"{source.stem}{suffix}", opener)
+        plain, read = read_lightcurve(source), read_lightcurve(packed)
+        np.testing.assert_array_equal(plain.flux, read.flux)
+        assert (read.tic, read.sector) == (plain.tic, plain.sector)
+        x, y = preprocess_file(source), preprocess_file(packed)
+        assert y.reject_reason is None and y.segments == x.segments
+        np.testing.assert_array_equal(y.lc, x.lc)
+        np.testing.assert_array_equal(y.gls, x.gls)
+    named = _compressed(CM_DRA_S24, tmp_path / "named.fits", opener)
+    if opener is gzip.open:  # told by its first bytes: a gzip file named .fits is read too
+        assert read_lightcurve(named).tic == 199574208
+    else:  # CFITSIO reads bzip2 by the file's suffix only
+        assert preprocess_file(named).reject_reason == (
+            "bzip2-compressed without the .bz2 suffix CFITSIO needs to read it"
+        )
+
+
+def test_truncated_and_foreign_compressed_files_are_rejected(spoc_dir, tmp_path):
+    packed = _compressed(CM_DRA_S24, tmp_path / "whole.fits.gz", gzip.open).read_bytes()
+    cases = {
+        "half.fits.gz": packed[: len(packed) // 2],
+        # Only the 8-byte trailer (CRC, length) and a few bytes before it are missing:
+        # CFITSIO alone reads every row of this one.
+        "tail.fits.gz": packed[:-20],
+        "crc.fits.gz": packed[:-8] + bytes(4) + packed[-4:],
+        "xz.fits.xz": lzma.compress(CM_DRA_S24.read_bytes()),
+    }
+    for name, data in cases.items():
+        (tmp_path / name).write_bytes(data)
+    reasons = {name: preprocess_file(tmp_path / name).reject_reason for name in cases}
+    assert reasons["half.fits.gz"] == "truncated: the gzip stream ends before its end marker"
+    assert reasons["tail.fits.gz"] == "truncated: the gzip stream ends before its end marker"
+    assert reasons["crc.fits.gz"].startswith("corrupt gzip file: CRC check failed")
+    assert reasons["xz.fits.xz"] == "xz-compressed; ebscan reads plain, gzip and bzip2 FITS files"
+    # A whole gzip stream of a file that was truncated before it was compressed.
+    short = _compressed(require_shared(TRUNCATED), tmp_path / "short.fits.gz", gzip.open)
+    assert preprocess_file(short).reject_reason == (
+        "truncated: HDU 1 ends at byte 2030400 but the decompressed gzip data has 1998848 bytes"
     )
 
 

@@ -78,7 +78,9 @@ def test_preprocess_gives_the_vectors_of_a_shard(spoc_dir, tmp_path):
     np.testing.assert_array_equal(vectors.meta["gls_period"], expected["gls_period"])
     assert list(vectors["segment"]) == list(expected["segments"]["segment"])
     assert list(vectors["tic"]) == [199574208, 199574208, 261746657, 261746657]
-    assert vectors.meta["config"]["min_points"] == 2000
+    # The paper's 2000 two-minute cadences, as days at every cadence.
+    assert vectors.meta["config"]["min_segment_days"] == pytest.approx(2000 * 2 / 1440)
+    assert vectors.meta["config"]["min_points"] == "auto"
     assert len(vectors.meta["rejected"]) == 0
 
 

@@ -193,7 +193,10 @@ def test_tic_list_manifest_from_the_search(mast, tmp_path, capsys):
     argv = ["manifest", "--sector", "3", "--tics", str(tics)]
     assert main([*argv, "--bulk-script-url", mast.bulk_script_url, "-o", str(bulk)]) == 0
     assert searched.read_text() == bulk.read_text()
-    assert capsys.readouterr().err == (f"{bulk}: 2 light curves of sector 3 (no line skipped)\n")
+    assert (
+        capsys.readouterr().err
+        == f"{bulk}: 2 spoc-2min light curves of sector 3 (no line skipped)\n"
+    )
     every = tmp_path / "every.csv"
     assert main(["manifest", "--search", "--tics", str(tics), "--mast-url", mast.url,
                  "-o", str(every)]) == 0  # fmt: skip

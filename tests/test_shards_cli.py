@@ -46,9 +46,58 @@ def test_shard_round_trip(spoc_dir, tmp_path):
     attrs = shard["attrs"]
     assert attrs["ebscan_version"] == __version__
     assert (attrs["n_segments"], attrs["n_files"], attrs["n_rejects"]) == (2, 2, 1)
-    assert attrs["gap_days"] == 0.75 and attrs["min_points"] == 2000
+    assert attrs["gap_days"] == 0.75 and attrs["min_segment_days"] == 2000 * 2 / 1440
+    assert attrs["min_points"] == "auto" and attrs["format_version"] == 3
     assert attrs["spline_mode"] == "adaptive" and attrs["gls_method"] == "finufft"
     assert attrs["flux_column"] == "auto"
+    assert list(segments["cadence_minutes"]) == [2.0, 2.0]
+
+
+def as_format_2(shard, target):
+    """``shard`` as the writer of format 2 left it: no ``cadence_minutes`` column, no
+    ``min_segment_days``, ``min_points`` 2000."""
+    with h5py.File(shard) as old, h5py.File(target, "w") as new:
+        for name in old:
+            if name != "segments":
+                old.copy(name, new)
+        table = old["segments"][()]
+        names = [n for n in table.dtype.names if n != "cadence_minutes"]
+        new.create_dataset("segments", data=table[names], maxshape=(None,), chunks=(1024,))
+        new.attrs.update({k: v for k, v in old.attrs.items() if k != "min_segment_days"})
+        new.attrs["min_points"], new.attrs["format_version"] = 2000, 2
+    return target
+
+
+def test_shards_of_format_2_still_read_score_and_merge(spoc_dir, tmp_path):
+    from ebscan.inference import load_predictor, score_shard
+    from ebscan.pretrained import pretrained_model
+
+    files = [str(CM_DRA_S24), str(spoc_dir / EB_S1), str(TRUNCATED)]
+    assert main(["preprocess", *files[:2], "-o", str(tmp_path / "full.h5")]) == 0
+    assert main(["preprocess", *files[:2], "-o", str(tmp_path / "a3.h5"), "--no-gls"]) == 0
+    assert (
+        main(["preprocess", files[2], "-o", str(tmp_path / "b3.h5"), "--no-gls"]) == 1
+    )  # rejected
+    a2, b2 = (as_format_2(tmp_path / f"{n}3.h5", tmp_path / f"{n}2.h5") for n in "ab")
+    old, full = read_shard(a2), read_shard(tmp_path / "full.h5")
+    assert np.isnan(old["segments"]["cadence_minutes"]).all()
+    assert old["segments"]["segment"].tolist() == full["segments"]["segment"].tolist()
+    # The separate GLS stage, merging and scoring work on them, with the parameters they
+    # were made with (2000 cadences); the cadence stays unknown.
+    assert main(["gls", str(a2), "-o", str(tmp_path / "a2_gls.h5")]) == 0
+    np.testing.assert_array_equal(read_shard(tmp_path / "a2_gls.h5")["gls"], full["gls"])
+    assert main(["merge", str(tmp_path / "a2_gls.h5"), "-o", str(tmp_path / "m.h5")]) == 0
+    merged = read_shard(tmp_path / "m.h5")
+    assert merged["attrs"]["format_version"] == 3 and merged["attrs"]["min_points"] == 2000
+    assert np.isnan(merged["segments"]["cadence_minutes"]).all()
+    scores = tmp_path / "scores.csv"
+    predictor = load_predictor(pretrained_model("onnxruntime"), "onnxruntime", 1)
+    assert score_shard(predictor, tmp_path / "a2_gls.h5", scores) == 4
+    rows = scores.read_text().splitlines()
+    assert len(rows) == 5 and all(",nan," in row for row in rows[1:])
+    # A shard made with today's segment length in days does not merge with them.
+    with pytest.raises(ValueError, match="min_points=2000 differs from 'auto'; cannot merge"):
+        merge_shards([tmp_path / "a3.h5", b2], tmp_path / "mixed.h5")
 
 
 def test_failed_write_leaves_nothing(spoc_dir, tmp_path):

@@ -247,19 +247,19 @@ def test_a_bulk_script_without_the_sector_fails(tmp_path, capsys):
         assert main([*argv, "2"]) == 1
         assert capsys.readouterr().err == (
             f"ebscan manifest: error: sector 2 bulk script: {script.format(sector=2)}: lists no "
-            "light curve of sector 2 (skipped 4 lines: 1 of sector 1, 1 listed twice, "
-            "1 not a 2-minute light curve, 1 not a curl command)\n"
+            "spoc-2min light curve of sector 2 (skipped 4 lines: 1 of sector 1, 1 listed "
+            "twice, 1 not a light curve of a known product, 1 not a curl command)\n"
         )
         assert not out.exists()
         assert main([*argv, "4"]) == 1
         assert capsys.readouterr().err == (
             f"ebscan manifest: error: sector 4 bulk script: {script.format(sector=4)}: lists no "
-            "light curve of sector 4 (no curl line at all)\n"
+            "spoc-2min light curve of sector 4 (no curl line at all)\n"
         )
         assert main([*argv, "1"]) == 0
         assert capsys.readouterr().err == (
-            f"{out}: 1 light curves of sector 1 (skipped 3 lines: 1 listed twice, "
-            "1 not a 2-minute light curve, 1 not a curl command)\n"
+            f"{out}: 1 spoc-2min light curves of sector 1 (skipped 3 lines: 1 listed twice, "
+            "1 not a light curve of a known product, 1 not a curl command)\n"
         )
         assert [row["filename"] for row in read_manifest(out)] == [s1]
         rows, skipped = sector_manifest(1, script, tics=[5])

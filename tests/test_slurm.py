@@ -60,8 +60,9 @@ def demo_config(root: Path, name: str, port: int) -> Path:
     # (periods, plots, vetting page) to compare too.
     config["threshold"] = 0.5
     config["training"]["labels"] = str(root / "mirror" / "truth.csv")
-    for key in ("bulk_script_url", "download_url"):
-        config["mast"][key] = config["mast"][key].replace(":8765/", f":{port}/")
+    product = config["products"]["spoc-2min"]
+    for section, key in ((product, "bulk_script_url"), (config["mast"], "download_url")):
+        section[key] = section[key].replace(":8765/", f":{port}/")
     path = root / f"{name}.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
@@ -181,7 +182,9 @@ def test_profile_resources_reach_sbatch(runs, cluster):
 def test_outputs_are_identical_to_the_local_run(runs):
     local, slurm, _ = runs
     names = sorted(p.relative_to(local / "shards") for p in (local / "shards").rglob("chunk_*.h5"))
-    assert [str(n) for n in names] == [f"sector_{s}/chunk_{c}.h5" for s in (1, 2) for c in (0, 1)]
+    assert [str(n) for n in names] == [
+        f"spoc-2min/sector_{s}/chunk_{c}.h5" for s in (1, 2) for c in (0, 1)
+    ]
     for name in names:
         assert_same_shard(local / "shards" / name, slurm / "shards" / name)
     assert_same_weights(local, slurm)
@@ -190,8 +193,8 @@ def test_outputs_are_identical_to_the_local_run(runs):
         slurm,
         (
             "model/history.csv",
-            "scores/sector_1.csv",
-            "scores/sector_2.csv",
+            "scores/spoc-2min/sector_1.csv",
+            "scores/spoc-2min/sector_2.csv",
             "catalog/stars.csv",
             "catalog/candidates.csv",
             "audit.tsv",
@@ -208,7 +211,9 @@ def test_outputs_are_identical_to_the_local_run(runs):
     scored = {
         row.split(",", 1)[0]
         for sector in (1, 2)
-        for row in (slurm / "scores" / f"sector_{sector}.csv").read_text().splitlines()[1:]
+        for row in (slurm / "scores" / "spoc-2min" / f"sector_{sector}.csv")
+        .read_text()
+        .splitlines()[1:]
     }
     stars = (slurm / "catalog" / "stars.csv").read_text().splitlines()[1:]
     assert len(stars) == len(scored) > STARS

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -21,29 +19,15 @@ from ebscan.demo import cores_args, serve
 from ebscan.shards import read_shard
 from ebscan.simulate import build_mirror
 
-from conftest import survey_config
-
-REPO = Path(__file__).resolve().parents[1]
-SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "workflow" / "Snakefile")]
-
-
-def snakemake(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    done = subprocess.run([*SNAKEMAKE, *args], cwd=REPO, capture_output=True, text=True)
-    if check and done.returncode != 0:
-        pytest.fail(
-            f"snakemake {' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
-        )
-    return done
-
-
-def job_counts(dry_run_output: str) -> dict[str, int]:
-    """The 'Job stats' table of a dry run as {rule: count}."""
-    table = dry_run_output.split("Job stats:", 1)[1]
-    return {
-        m.group(1): int(m.group(2))
-        for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M)
-        if m.group(1) != "total"
-    }
+from conftest import (
+    REPO,
+    SNAKEMAKE,
+    job_counts,
+    read_csv,
+    read_csv_tsv,
+    snakemake,
+    survey_config,
+)
 
 
 @pytest.fixture(scope="module")
@@ -60,22 +44,12 @@ def survey(tmp_path_factory):
     server.stop()
 
 
-def read_csv_tsv(path):
-    with open(path, newline="") as handle:
-        return list(csv.DictReader(handle, delimiter="\t"))
-
-
-def read_csv(path):
-    with open(path, newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
 def test_every_light_curve_is_scored_or_rejected(survey):
     root, _, _ = survey
     results = root / "results"
-    manifest = read_csv(results / "manifests" / "sector_1.csv")
+    manifest = read_csv(results / "manifests" / "spoc-2min" / "sector_1.csv")
     assert len(manifest) == 16
-    shards = sorted((results / "shards" / "sector_1").glob("chunk_*.h5"))
+    shards = sorted((results / "shards" / "spoc-2min" / "sector_1").glob("chunk_*.h5"))
     assert [s.name for s in shards] == ["chunk_0.h5", "chunk_1.h5"]
     accounted, segments = set(), 0
     for shard in shards:
@@ -85,7 +59,7 @@ def test_every_light_curve_is_scored_or_rejected(survey):
             accounted |= {s.decode() for s in f["segments"]["source_file"]}
             accounted |= {s.decode() for s in f["rejects"]["source_file"]}
     assert {Path(p).name for p in accounted} == {r["filename"] for r in manifest}
-    scores = read_csv(results / "scores" / "sector_1.csv")
+    scores = read_csv(results / "scores" / "spoc-2min" / "sector_1.csv")
     assert len(scores) == segments
     stars = read_csv(results / "catalog" / "stars.csv")
     assert {int(s["tic"]) for s in stars} == {int(s["tic"]) for s in scores}
@@ -137,10 +111,13 @@ def test_a_moved_results_folder_rebuilds_its_catalog_from_another_directory(surv
     candidates = read_csv(elsewhere / catalog)
     stars = read_csv(elsewhere / "results" / "catalog" / "stars.csv")
     assert len(candidates) == len(stars) > 0  # threshold 0: every star
+    # The light curves were found again: the same periods as the original run measured.
+    original = read_csv(root / catalog)
+    assert [r["period"] for r in candidates] == [r["period"] for r in original]
+    assert any(r["period"] for r in candidates)
     for row in candidates:
-        assert float(row["period"]) > 0
         assert (elsewhere / "results" / "catalog" / row["plot"]).stat().st_size > 0
-        assert row["best_file"].startswith("../lightcurves/sector_")
+        assert row["best_file"].startswith("../lightcurves/spoc-2min/sector_")
         assert (elsewhere / "results" / "catalog" / row["best_file"]).exists()
     assert "no period or plot" not in (elsewhere / "results" / "logs" / "catalog.log").read_text()
 
@@ -164,7 +141,7 @@ def test_audit_catches_a_lost_light_curve(survey, tmp_path, capsys):
     copy = tmp_path / "results"
     shutil.copytree(root / "results", copy)
     assert main(["audit", str(copy), "--sectors", "1"]) == 0
-    (copy / "shards" / "sector_1" / "chunk_1.h5").unlink()
+    (copy / "shards" / "spoc-2min" / "sector_1" / "chunk_1.h5").unlink()
     capsys.readouterr()
     assert main(["audit", str(copy), "--sectors", "1"]) == 1
     err = capsys.readouterr().err
@@ -179,7 +156,8 @@ def test_adding_a_sector_schedules_only_its_jobs(survey):
     grown.write_text(yaml.safe_dump(config))
     # The new sector's manifest is a checkpoint: fetch it, then ask what is left.
     snakemake(
-        "--configfile", str(grown), "--cores", "1", f"{config['results']}/manifests/sector_2.csv"
+        *("--configfile", str(grown), "--cores", "1"),
+        f"{config['results']}/manifests/spoc-2min/sector_2.csv",
     )
     dry = snakemake("--configfile", str(grown), "--dry-run")
     assert job_counts(dry.stdout) == {
@@ -240,7 +218,7 @@ def test_known_variables_refine_the_negatives(survey, tmp_path):
     _, config, _ = survey
     results = Path(config["results"])
     truth = {int(r["tic"]): r for r in read_csv(Path(config["training"]["labels"]))}
-    shard = next((results / "shards" / "sector_1").glob("chunk_*.h5"))
+    shard = next((results / "shards" / "spoc-2min" / "sector_1").glob("chunk_*.h5"))
     segments = read_shard(shard)["segments"]
     tic, ra, dec = next(
         (int(t), float(r), float(d))
@@ -307,16 +285,16 @@ def test_nothing_to_train_on_scores_with_the_pretrained_model(survey, tmp_path):
     assert not (results / "model").exists()
     logs = {p.name for p in (results / "logs").iterdir()}
     assert "train.log" not in logs and "export_onnx.log" not in logs
-    assert len(list((results / "logs" / "infer" / "sector_1").iterdir())) == 2
+    assert len(list((results / "logs" / "infer" / "spoc-2min" / "sector_1").iterdir())) == 2
     # The same scores as scoring the shard directly with the packaged ONNX model.
     from ebscan.inference import load_predictor, score_shard
 
     direct = tmp_path / "direct.csv"
     predictor = load_predictor(pretrained_model("onnxruntime"), "onnxruntime")
-    score_shard(predictor, results / "shards" / "sector_1" / "chunk_0.h5", direct)
+    score_shard(predictor, results / "shards" / "spoc-2min" / "sector_1" / "chunk_0.h5", direct)
     workflow = {
         (r["tic"], r["segment"]): r["score"]
-        for r in read_csv(results / "scores" / "sector_1" / "chunk_0.csv")
+        for r in read_csv(results / "scores" / "spoc-2min" / "sector_1" / "chunk_0.csv")
     }
     assert {(r["tic"], r["segment"]): r["score"] for r in read_csv(direct)} == workflow
     assert "calnet" in (results / "report" / "report.html").read_text()

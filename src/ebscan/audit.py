@@ -1,5 +1,5 @@
 """Accounting of a results folder: every light curve downloaded or failed, then
-in a shard or rejected, and every shard segment scored."""
+in a shard or rejected, and every shard segment scored, per product and sector."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from ebscan.mast import read_download_report, read_manifest
 from ebscan.shards import _as_str
 
 AUDIT_FIELDS = (
+    "product",
     "sector",
     "manifest",
     "downloaded",
@@ -28,18 +29,18 @@ AUDIT_FIELDS = (
 )
 
 
-def audit_sector(results: str | os.PathLike, sector: int) -> dict:
-    """Check one sector: manifest = downloaded + failed; downloaded = in shards + rejected.
+def audit_sector(results: str | os.PathLike, product: str, sector: int) -> dict:
+    """Check one product's sector: manifest = downloaded + failed; downloaded = in shards
+    + rejected.
 
     Also: no file counted twice, every shard segment scored once.
     """
     results = os.fspath(results)
-    manifest = {
-        row["filename"] for row in read_manifest(f"{results}/manifests/sector_{sector}.csv")
-    }
+    where = f"{product}/sector_{sector}"
+    manifest = {row["filename"] for row in read_manifest(f"{results}/manifests/{where}.csv")}
     reports = [
         row
-        for path in sorted(glob.glob(f"{results}/downloads/sector_{sector}/chunk_*.tsv"))
+        for path in sorted(glob.glob(f"{results}/downloads/{where}/chunk_*.tsv"))
         for row in read_download_report(path)
     ]
     arrived = [r["filename"] for r in reports if r["status"] != "failed"]
@@ -47,14 +48,14 @@ def audit_sector(results: str | os.PathLike, sector: int) -> dict:
     with_segments: Counter = Counter()
     rejected: Counter = Counter()
     segments = 0
-    for path in sorted(glob.glob(f"{results}/shards/sector_{sector}/chunk_*.h5")):
+    for path in sorted(glob.glob(f"{results}/shards/{where}/chunk_*.h5")):
         with h5py.File(path, "r") as f:
             names = [os.path.basename(p) for p in _as_str(f["segments"]["source_file"])]
             segments += len(names)
             with_segments.update(set(names))
             rejected.update(os.path.basename(p) for p in _as_str(f["rejects"]["source_file"]))
     scored = 0
-    for path in glob.glob(f"{results}/scores/sector_{sector}/chunk_*.csv"):
+    for path in glob.glob(f"{results}/scores/{where}/chunk_*.csv"):
         with open(path, newline="") as handle:
             scored += sum(1 for _ in csv.DictReader(handle))
     problems = []
@@ -78,6 +79,7 @@ def audit_sector(results: str | os.PathLike, sector: int) -> dict:
     if scored != segments:
         problems.append(f"{segments} segments in shards but {scored} scored")
     return {
+        "product": product,
         "sector": sector,
         "manifest": len(manifest),
         "downloaded": len(arrived),
@@ -91,10 +93,12 @@ def audit_sector(results: str | os.PathLike, sector: int) -> dict:
     }
 
 
-def sectors_in(results: str | os.PathLike) -> list[int]:
-    """Sectors that have a manifest under ``results``."""
-    names = glob.glob(os.path.join(os.fspath(results), "manifests", "sector_*.csv"))
-    return sorted(int(os.path.basename(n)[7:-4]) for n in names)
+def surveyed_in(results: str | os.PathLike) -> list[tuple[str, int]]:
+    """(product, sector) of every manifest under ``results``, sorted."""
+    names = glob.glob(os.path.join(os.fspath(results), "manifests", "*", "sector_*.csv"))
+    return sorted(
+        (os.path.basename(os.path.dirname(n)), int(os.path.basename(n)[7:-4])) for n in names
+    )
 
 
 def write_audit(rows: list[dict], path: str | os.PathLike) -> None:

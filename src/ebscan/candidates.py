@@ -27,7 +27,7 @@ from ebscan.catalog import with_recorded_paths
 from ebscan.catalogs import CatalogSet, known_eb_tics, read_kepler_eb_labels
 from ebscan.errors import LightCurveError
 from ebscan.io import LightCurve, read_lightcurve
-from ebscan.preprocess import PreprocessConfig
+from ebscan.preprocess import PreprocessConfig, kept_segments
 from ebscan.segments import good_cadences
 
 
@@ -94,6 +94,11 @@ COLUMNS = {
     "n_sectors": Column(int, None, "sectors observed"),
     "sectors": Column(str, None, "sectors observed, ';'-separated"),
     "sectors_above": Column(str, None, "sectors with a segment at or above the threshold"),
+    "products": Column(str, None, "light-curve products scored (spoc-2min, tess-spoc-ffi)"),
+    "sectors_by_product": Column(
+        str, None, "sectors scored per product, e.g. spoc-2min:1,2;tess-spoc-ffi:14"
+    ),
+    "best_product": Column(str, None, "product of the best-scoring segment"),
     "best_sector": Column(int, None, "sector of the best-scoring segment"),
     "best_segment": Column(int, None, "index of the best-scoring segment in its file"),
     "best_file": Column(str, None, "light-curve file of the best-scoring segment"),
@@ -353,13 +358,13 @@ def diagnostic_plot(
 def _best_segment(path: str, index: int, config: PreprocessConfig):
     """The (time, flux) of segment ``index`` of ``path`` as CALNet saw it, or None."""
     from ebscan.resample import clip_top
-    from ebscan.segments import split_segments
 
-    time, flux = good_cadences(read_lightcurve(path, config.flux_column))
-    segments = {s.index: s for s in split_segments(time, flux, config.gap_days, config.min_points)}
-    segment = segments.get(index) or next(iter(segments.values()), None)
-    if segment is None:
+    try:
+        lc = read_lightcurve(path, config.flux_column)
+        segments = {s.index: s for s in kept_segments(lc, config)}
+    except LightCurveError:
         return None
+    segment = segments.get(index) or next(iter(segments.values()))
     return clip_top(segment.time, segment.flux, config.clip_percentile)
 
 

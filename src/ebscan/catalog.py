@@ -22,7 +22,10 @@ STAR_FIELDS = (
     "n_sectors",
     "sectors",
     "sectors_above",
+    "products",
+    "sectors_by_product",
     "candidate",
+    "best_product",
     "best_sector",
     "best_segment",
     "best_file",
@@ -39,16 +42,23 @@ def _read_scores(path: str | os.PathLike) -> list[dict]:
 
 
 def threshold_scores(
-    score_csvs: Iterable[str | os.PathLike], threshold: float, output: str | os.PathLike
+    score_csvs: Iterable[str | os.PathLike],
+    threshold: float,
+    output: str | os.PathLike,
+    product: str = "",
 ) -> int:
     """Concatenate segment scores and flag those at or above ``threshold``.
 
-    Returns the number of flagged segments.
+    ``product`` (:mod:`ebscan.products`), when given, is recorded on every row, for the
+    catalog to say which products a star's scores came from. Returns the number of
+    flagged segments.
     """
     rows, fields = [], None
     for path in score_csvs:
         for row in _read_scores(path):
             row["candidate"] = int(float(row["score"]) >= threshold)
+            if product:
+                row["product"] = product
             row["source_file"] = recorded(resolved(row["source_file"], path), output)
             rows.append(row)
             fields = fields or list(row)
@@ -59,11 +69,14 @@ def threshold_scores(
 def build_catalog(
     sector_csvs: Iterable[str | os.PathLike], threshold: float, stars_output: str | os.PathLike
 ) -> list[dict]:
-    """Aggregate segment scores per TIC across segments and sectors.
+    """Aggregate segment scores per TIC across segments, sectors and products.
 
     A long-period binary may eclipse in one sector and not in another, so a star is
     a candidate when any of its segments reaches ``threshold``; the mean and the
-    count of sectors above show how consistent the evidence is.
+    count of sectors above show how consistent the evidence is. A star's 2-minute and
+    full-frame-image light curves make one row: ``products`` and
+    ``sectors_by_product`` (``spoc-2min:1,2;tess-spoc-ffi:14``) say what contributed,
+    from the ``product`` column of the score tables (:func:`threshold_scores`).
 
     Writes every scored star to ``stars_output`` and returns the candidates, best
     first (:func:`ebscan.candidates.enrich` adds periods, flags and plots), with
@@ -83,14 +96,18 @@ def build_catalog(
                     "ra": "",
                     "dec": "",
                     "tmag": "",
-                    "best": (-1.0, 0, 0, ""),
+                    "best": (-1.0, 0, 0, "", ""),
                     "files": {},
+                    "products": {},
                 },
             )
             score, sector = float(row["score"]), int(row["sector"])
+            product = row.get("product", "")
             source = resolved(row["source_file"], path) if row.get("source_file") else ""
             if score > star["best"][0]:
-                star["best"] = (score, sector, int(row["segment"]), source)
+                star["best"] = (score, sector, int(row["segment"]), source, product)
+            if product:
+                star["products"].setdefault(product, set()).add(sector)
             if source:
                 # Every light curve of the star, in the order first seen: the catalog
                 # stage measures periods over all sectors together.
@@ -118,7 +135,13 @@ def build_catalog(
                 "n_sectors": len(star["sectors"]),
                 "sectors": ";".join(map(str, sorted(star["sectors"]))),
                 "sectors_above": ";".join(map(str, sorted(star["above"]))),
+                "products": ";".join(sorted(star["products"])),
+                "sectors_by_product": ";".join(
+                    f"{product}:{','.join(map(str, sorted(sectors)))}"
+                    for product, sectors in sorted(star["products"].items())
+                ),
                 "candidate": int(max(scores) >= threshold),
+                "best_product": star["best"][4],
                 "best_sector": star["best"][1],
                 "best_segment": star["best"][2],
                 "best_file": star["best"][3],

@@ -13,6 +13,7 @@ import argparse
 import contextlib
 import itertools
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
@@ -21,6 +22,7 @@ from ebscan import __version__
 from ebscan.errors import InputError, WriteError
 from ebscan.lock import ResultsLock, ResultsLocked, results_folder
 from ebscan.logs import quiet_tensorflow
+from ebscan.products import PRODUCTS, SPOC_2MIN, TESS_SPOC_FFI
 
 if TYPE_CHECKING:  # the module imports SciPy; commands import it when they run
     from ebscan.preprocess import PreprocessConfig
@@ -57,12 +59,7 @@ def _add_preprocess(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--jobs", "-j", type=_positive_int, default=1, help="worker processes")
     p.add_argument("--gap-days", type=float, default=defaults.gap_days)
-    p.add_argument(
-        "--min-points",
-        type=int,
-        default=defaults.min_points,
-        help="drop segments with fewer good cadences (2000 for 2-min data)",
-    )
+    _add_segment_length(p)
     p.add_argument("--clip-percentile", type=float, default=defaults.clip_percentile)
     p.add_argument("--n-lc", type=int, default=defaults.n_lc)
     p.add_argument("--spline-mode", choices=sorted(SPLINE_MODES), default=defaults.spline_mode)
@@ -81,6 +78,26 @@ def _add_preprocess(p: argparse.ArgumentParser) -> None:
     p.set_defaults(handler=_preprocess, subparser=p, writes=("output",))
 
 
+def _add_segment_length(p: argparse.ArgumentParser) -> None:
+    """``--min-segment-days`` and ``--min-points``: the shortest segment kept."""
+    from ebscan.preprocess import PreprocessConfig
+
+    p.add_argument(
+        "--min-segment-days",
+        type=float,
+        default=PreprocessConfig().min_segment_days,
+        metavar="DAYS",
+        help="drop segments shorter than this many days' cadences at the file's own cadence "
+        "(default: the paper's 2000 two-minute cadences, 2.78 days: 134 at 30 minutes)",
+    )
+    p.add_argument(
+        "--min-points",
+        type=int,
+        metavar="N",
+        help="drop segments with fewer than N good cadences at every cadence instead",
+    )
+
+
 def _preprocess(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from ebscan.periodogram import calnet_period_grid
     from ebscan.preprocess import PreprocessConfig, preprocess_files
@@ -89,6 +106,7 @@ def _preprocess(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
     try:
         config = PreprocessConfig(
             gap_days=args.gap_days,
+            min_segment_days=args.min_segment_days,
             min_points=args.min_points,
             clip_percentile=args.clip_percentile,
             n_lc=args.n_lc,
@@ -200,8 +218,6 @@ def _gls(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 def _add_manifest(p: argparse.ArgumentParser) -> None:
-    from ebscan.mast import BULK_SCRIPT_URL
-
     p.add_argument(
         "--sector",
         type=_positive_int,
@@ -211,9 +227,16 @@ def _add_manifest(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--output", "-o", required=True, metavar="M.csv")
     p.add_argument(
+        "--product",
+        choices=list(PRODUCTS),
+        default=SPOC_2MIN.name,
+        help=f"{SPOC_2MIN.name}: the 2-minute targets' SPOC light curves (default); "
+        f"{TESS_SPOC_FFI.name}: TESS-SPOC light curves from full-frame images (docs/downloads.md)",
+    )
+    p.add_argument(
         "--bulk-script-url",
-        default=BULK_SCRIPT_URL,
-        help="template with {sector} (default: MAST's tesscurl_sector_{sector}_lc.sh)",
+        help="template with {sector} (default: the product's script at MAST, e.g. "
+        "tesscurl_sector_{sector}_lc.sh)",
     )
     p.add_argument("--tics", metavar="FILE", help="keep only the TICs listed (one per line)")
     p.add_argument(
@@ -235,7 +258,8 @@ def _add_manifest(p: argparse.ArgumentParser) -> None:
 def _manifest(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from ebscan import mast
 
-    if "{sector}" not in args.bulk_script_url:
+    url = args.bulk_script_url or PRODUCTS[args.product].bulk_script_url
+    if not re.search(r"\{sector(:[^}]*)?\}", url):
         parser.error("--bulk-script-url must contain {sector}")
     tics = None
     if args.tics:
@@ -245,6 +269,8 @@ def _manifest(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         except (OSError, ValueError) as exc:
             parser.error(f"--tics {args.tics}: {exc}")
     if args.search:
+        if args.product != SPOC_2MIN.name:
+            parser.error(f"--search finds {SPOC_2MIN.name} light curves, not {args.product}")
         return _searched_manifest(args, parser, tics)
     if args.mast_url:
         parser.error("--mast-url is for --search (the bulk script's is --bulk-script-url)")
@@ -253,14 +279,14 @@ def _manifest(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     (sector,) = args.sector
     try:
         rows, skipped = mast.sector_manifest(
-            sector, args.bulk_script_url, tics, args.retries, args.timeout
+            sector, url, tics, args.retries, args.timeout, product=args.product
         )
     except mast.EmptyManifest as exc:
         print(f"ebscan manifest: error: {exc}", file=sys.stderr)
         return 1
     mast.write_manifest(rows, args.output)
     print(
-        f"{args.output}: {len(rows)} light curves of sector {sector} "
+        f"{args.output}: {len(rows)} {args.product} light curves of sector {sector} "
         f"({mast.skipped_lines(skipped)})",
         file=sys.stderr,
     )
@@ -447,23 +473,35 @@ def _labels(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 def _add_audit(p: argparse.ArgumentParser) -> None:
     p.add_argument("results", metavar="RESULTS_DIR")
     p.add_argument("--sectors", nargs="+", help="sectors to check (default: all with a manifest)")
+    p.add_argument(
+        "--products",
+        nargs="+",
+        choices=list(PRODUCTS),
+        help="products to check (default: all with a manifest)",
+    )
     p.add_argument("--output", "-o", metavar="AUDIT.tsv", help="also write the table here")
     p.set_defaults(handler=_audit, subparser=p, writes=("output",))
 
 
 def _audit(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from ebscan.audit import AUDIT_FIELDS, audit_sector, sectors_in, write_audit
+    from ebscan.audit import AUDIT_FIELDS, audit_sector, surveyed_in, write_audit
     from ebscan.config import parse_sectors
 
     if not os.path.isdir(args.results):
         parser.error(f"no such results folder: {args.results}")
     try:
-        sectors = parse_sectors(args.sectors) if args.sectors else sectors_in(args.results)
+        sectors = set(parse_sectors(args.sectors)) if args.sectors else None
     except ValueError as exc:
         parser.error(str(exc))
-    if not sectors:
-        parser.error(f"{args.results}: no sector manifests found")
-    rows = [audit_sector(args.results, sector) for sector in sectors]
+    surveyed = [
+        (product, sector)
+        for product, sector in surveyed_in(args.results)
+        if (sectors is None or sector in sectors)
+        and (args.products is None or product in args.products)
+    ]
+    if not surveyed:
+        parser.error(f"{args.results}: no sector manifests found (manifests/PRODUCT/sector_N.csv)")
+    rows = [audit_sector(args.results, product, sector) for product, sector in surveyed]
     print("\t".join(AUDIT_FIELDS))
     for row in rows:
         print("\t".join(str(row[k]) for k in AUDIT_FIELDS))
@@ -471,7 +509,7 @@ def _audit(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         write_audit(rows, args.output)
     bad = [row for row in rows if not row["ok"]]
     for row in bad:
-        print(f"sector {row['sector']}: {row['problems']}", file=sys.stderr)
+        print(f"{row['product']} sector {row['sector']}: {row['problems']}", file=sys.stderr)
     return 1 if bad else 0
 
 
@@ -590,7 +628,6 @@ def _evaluate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 def _add_score(p: argparse.ArgumentParser) -> None:
     from ebscan.inference import ENGINES
     from ebscan.mast import DOWNLOAD_URL
-    from ebscan.preprocess import PreprocessConfig
 
     p.add_argument("files", nargs="*", metavar="FILE", help="light-curve FITS files")
     p.add_argument(
@@ -635,12 +672,7 @@ def _add_score(p: argparse.ArgumentParser) -> None:
         "(default: the pretrained CALNet that ships with ebscan, docs/model-card.md)",
     )
     p.add_argument("--output", "-o", required=True, metavar="SCORES.csv")
-    p.add_argument(
-        "--min-points",
-        type=int,
-        default=PreprocessConfig().min_points,
-        help="drop segments with fewer good cadences (about 300 for 30-min data)",
-    )
+    _add_segment_length(p)
     p.add_argument("--jobs", "-j", type=_positive_int, default=1)
     p.add_argument(
         "--engine",
@@ -692,7 +724,9 @@ def _score(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         args.model = str(pretrained_model(resolve_engine(args.engine)))
     _check_inputs(parser, [args.model])
     try:
-        config = PreprocessConfig(min_points=args.min_points)
+        config = PreprocessConfig(
+            min_segment_days=args.min_segment_days, min_points=args.min_points
+        )
     except ValueError as exc:
         parser.error(str(exc))
     try:
@@ -716,12 +750,18 @@ def _score(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         (
             args.output,
             segments,
-            ["file", "tic", "sector", "segment", "t_start", "t_end", "n_points", "score"],
+            [
+                *("file", "tic", "sector", "cadence_minutes", "segment", "t_start", "t_end"),
+                *("n_points", "score", "model"),
+            ],
         ),
         (
             per_file,
             files,
-            ["file", "tic", "sector", "n_segments", "max_score", "reason", *EPHEMERIS_COLUMNS],
+            [
+                *("file", "tic", "sector", "cadence_minutes", "n_segments", "max_score"),
+                *("model", "reason", *EPHEMERIS_COLUMNS),
+            ],
         ),
     ):
         write_csv(path, [{**row, "file": recorded(row["file"], path)} for row in rows], fields)
@@ -794,8 +834,8 @@ COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], dict]] = {
     "manifest": (
         _add_manifest,
         dict(
-            help="list 2-minute light curves: a sector's (MAST's bulk download script) "
-            "or a TIC list's (MAST's search)",
+            help="list light curves: a sector's of one product (MAST's bulk download "
+            "script) or a TIC list's 2-minute ones (MAST's search)",
         ),
     ),
     "labels": (
@@ -871,9 +911,9 @@ COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], dict]] = {
         _add_audit,
         dict(
             help="check that every light curve of a run was scored or rejected for a reason",
-            description="Per sector: files in the manifest = downloaded + failed; downloaded = "
-            "files with segments in shards + rejected files; every segment scored. Prints the "
-            "table and exits 1 on any mismatch.",
+            description="Per product and sector: files in the manifest = downloaded + failed; "
+            "downloaded = files with segments in shards + rejected files; every segment "
+            "scored. Prints the table and exits 1 on any mismatch.",
         ),
     ),
 }

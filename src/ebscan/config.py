@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from ebscan.preprocess import PreprocessConfig
+from ebscan.products import get_product
 
 _RANGE = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$")
 
@@ -36,3 +37,46 @@ def preprocess_config(preprocess: dict, gls: dict) -> PreprocessConfig:
     values = dict(preprocess)
     values["flux_column"] = values.get("flux_column") or None
     return PreprocessConfig(**values, gls_method=gls["method"])
+
+
+def survey_products(products: Mapping[str, dict | None], sectors: Iterable[int | str]) -> dict:
+    """The ``products`` config section resolved: each product's sectors and bulk script.
+
+    Parameters
+    ----------
+    products : mapping
+        Product name (:data:`ebscan.products.PRODUCTS`) -> its options or None:
+        ``sectors`` (default: ``sectors``) and ``bulk_script_url`` (default: MAST's
+        script for the product); ``False`` leaves the product out (a config file given
+        on the command line adds to ``config/config.yaml``'s products, never removes).
+    sectors : iterable
+        The survey's sectors (the top-level ``sectors``).
+
+    Returns
+    -------
+    dict
+        Product name -> ``{"sectors": [...], "bulk_script_url": ...}``, in config order.
+
+    Raises
+    ------
+    ValueError
+        Naming an unknown product or a bad sector entry, or when every product is left
+        out.
+    """
+    resolved = {}
+    for name, options in products.items():
+        if options is False:
+            continue
+        options = options if isinstance(options, dict) else {}
+        try:
+            product = get_product(name)
+            own = parse_sectors(options.get("sectors") or sectors)
+        except ValueError as exc:
+            raise ValueError(f"products: {name}: {exc}") from None
+        resolved[name] = {
+            "sectors": own,
+            "bulk_script_url": options.get("bulk_script_url") or product.bulk_script_url,
+        }
+    if not resolved:
+        raise ValueError("products: every product is set to false; survey at least one")
+    return resolved

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import csv
 import glob
+import hashlib
 import os
+from pathlib import Path
 
 import numpy as np
 
 from ebscan.atomic import atomic_open
 from ebscan.paths import recorded
-from ebscan.shards import open_shard, source_paths
+from ebscan.shards import current_segments, open_shard, source_paths
 
 SCORE_FIELDS = (
     "tic",
@@ -25,10 +27,12 @@ SCORE_FIELDS = (
     "segment",
     "t_start",
     "t_end",
+    "cadence_minutes",
     "ra",
     "dec",
     "tmag",
     "score",
+    "model",
     "source_file",
 )
 
@@ -43,6 +47,20 @@ PROBABILITIES = "probabilities"
 MICRO_BATCH = 4
 
 
+def model_identity(path: str | os.PathLike) -> str:
+    """Which model file scored: its name and the first 16 hex digits of its SHA-256.
+
+    The pretrained model that ships with ebscan is named ``pretrained/<file>``; e.g.
+    ``pretrained/model.onnx sha256:3f1c...``. Score tables record it on every row.
+    """
+    from ebscan.pretrained import PRETRAINED
+
+    path = Path(path)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    name = f"pretrained/{path.name}" if path.resolve().parent == PRETRAINED.resolve() else path.name
+    return f"{name} sha256:{digest}"
+
+
 def load_model(path: str | os.PathLike):
     """Load a ``.keras`` model saved by :func:`ebscan.training.train_model`."""
     import keras
@@ -53,7 +71,12 @@ def load_model(path: str | os.PathLike):
 
 
 class KerasPredictor:
-    """A Keras model behind the predictor interface: ``input_names``, ``predict_on_batch``."""
+    """A Keras model behind the predictor interface: ``input_names``, ``predict_on_batch``,
+    and ``model_id``, the :func:`model_identity` of its file (:func:`load_predictor` sets
+    it).
+    """
+
+    model_id = ""
 
     def __init__(self, model) -> None:
         self.model = model
@@ -89,7 +112,15 @@ class OnnxPredictor:
         Cores to use (default: all).
     micro_batch
         Segments per micro-batch of the feature extractor.
+
+    Attributes
+    ----------
+    model_id : str
+        The :func:`model_identity` of the file it was loaded from (set by
+        :func:`load_predictor`).
     """
+
+    model_id = ""
 
     def __init__(
         self, exported, threads: int | None = None, micro_batch: int = MICRO_BATCH
@@ -210,7 +241,8 @@ def load_predictor(
     -------
     KerasPredictor or OnnxPredictor
         Both take ``{input name: (batch, length, 1) array}`` and return the class
-        probabilities, (batch, n_classes).
+        probabilities, (batch, n_classes); ``model_id`` names the file that scores
+        (:func:`model_identity`).
 
     Raises
     ------
@@ -226,10 +258,13 @@ def load_predictor(
             from ebscan.models import limit_threads
 
             limit_threads(threads)
-        return KerasPredictor(load_model(path))
-    if onnx_file:
-        return OnnxPredictor(path, threads)
-    return OnnxPredictor.from_keras(load_model(path), threads)
+        predictor = KerasPredictor(load_model(path))
+    elif onnx_file:
+        predictor = OnnxPredictor(path, threads)
+    else:
+        predictor = OnnxPredictor.from_keras(load_model(path), threads)
+    predictor.model_id = model_identity(path)
+    return predictor
 
 
 def score_shard(
@@ -237,7 +272,8 @@ def score_shard(
 ) -> int:
     """Write the EB score (softmax class 1) of every segment of ``shard`` as CSV, atomically.
 
-    ``predictor`` comes from :func:`load_predictor`. Returns the number of segments
+    ``predictor`` comes from :func:`load_predictor`; every row records its ``model_id``
+    (:func:`model_identity`) as ``model``, and the segment's cadence. Returns the number of segments
     scored. ``source_file`` is recorded relative to ``output`` (:mod:`ebscan.paths`).
     """
     names = predictor.input_names
@@ -250,7 +286,7 @@ def score_shard(
             rows = slice(start, min(start + batch_size, n))
             x = {name: f[name][rows][..., None] for name in names}
             scores = predictor.predict_on_batch(x)[:, 1]
-            table = segments[rows]
+            table = current_segments(segments[rows])
             files = [recorded(p, output) for p in source_paths(f, table["source_file"])]
             for i, record in enumerate(table):
                 writer.writerow(
@@ -260,10 +296,12 @@ def score_shard(
                         int(record["segment"]),
                         f"{record['t_start']:.6f}",
                         f"{record['t_end']:.6f}",
+                        record["cadence_minutes"],
                         record["ra"],
                         record["dec"],
                         record["tmag"],
                         f"{float(scores[i]):.6f}",
+                        predictor.model_id,
                         files[i],
                     ]
                 )
@@ -275,7 +313,8 @@ def score_results(predictor, results) -> tuple[list[dict], list[dict]]:
 
     ``predictor`` comes from :func:`load_predictor`; ``results`` are
     :class:`ebscan.preprocess.FileResult` objects with GLS vectors. A rejected file
-    gets a file row with its reason and no segment rows.
+    gets a file row with its reason and no segment rows. Both kinds of row carry the
+    light curve's ``cadence_minutes`` and the ``model`` that scored it.
     """
     segment_rows, file_rows = [], []
     for result in results:
@@ -285,8 +324,10 @@ def score_results(predictor, results) -> tuple[list[dict], list[dict]]:
                     "file": result.path,
                     "tic": result.tic,
                     "sector": result.sector,
+                    "cadence_minutes": result.cadence_minutes,
                     "n_segments": 0,
                     "max_score": "",
+                    "model": "",
                     "reason": result.reject_reason,
                 }
             )
@@ -299,8 +340,10 @@ def score_results(predictor, results) -> tuple[list[dict], list[dict]]:
                     "file": result.path,
                     "tic": result.tic,
                     "sector": result.sector,
+                    "cadence_minutes": result.cadence_minutes,
                     **segment,
                     "score": f"{float(score):.6f}",
+                    "model": predictor.model_id,
                 }
             )
         file_rows.append(
@@ -308,8 +351,10 @@ def score_results(predictor, results) -> tuple[list[dict], list[dict]]:
                 "file": result.path,
                 "tic": result.tic,
                 "sector": result.sector,
+                "cadence_minutes": result.cadence_minutes,
                 "n_segments": len(scores),
                 "max_score": f"{float(scores.max()):.6f}",
+                "model": predictor.model_id,
                 "reason": "",
             }
         )

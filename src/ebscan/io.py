@@ -1,16 +1,21 @@
 """Fast readers for TESS light-curve FITS files.
 
-Two layouts are supported: SPOC 2-minute files (``*-s_lc.fits``, flux in
-``PDCSAP_FLUX``) and lightkurve-written files (``LightCurve.to_fits()``, flux in
-``FLUX``), such as the 30-minute FFI light curves. Reading goes through
-``fitsio`` (CFITSIO) and reads the whole binary table at once, which is several
+Two layouts are supported: SPOC files (``*-s_lc.fits``, the TESS-SPOC
+full-frame-image files ``hlsp_tess-spoc_*_lc.fits``; flux in ``PDCSAP_FLUX``) and
+lightkurve-written files (``LightCurve.to_fits()``, flux in ``FLUX``), such as the
+30-minute FFI light curves of ../shared. Either may be gzip- or bzip2-compressed
+(``.fits.gz``, ``.fits.bz2``), told by their first bytes, not their name. Reading goes
+through ``fitsio`` (CFITSIO) and reads the whole binary table at once, which is several
 times cheaper than astropy's table machinery or ``lightkurve.read``.
 """
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import os
 import re
+import zlib
 from dataclasses import dataclass, field
 
 import fitsio
@@ -85,8 +90,65 @@ def _tic_from(header: fitsio.FITSHDR, path: str) -> int:
 MAX_HEADER_BYTES = 1 << 20
 
 
-def _check_complete(fits: fitsio.FITS, path: str) -> None:
-    size = os.path.getsize(path)
+#: Compressions CFITSIO reads as it reads a plain file, by their first bytes, with the
+#: module that reads a whole stream (checking its end marker and CRC) and the suffix
+#: CFITSIO needs to see (gzip it recognises by its first bytes too).
+COMPRESSIONS = {
+    b"\x1f\x8b": ("gzip", gzip.open, ""),
+    b"BZh": ("bzip2", bz2.open, ".bz2"),
+}
+#: Other compressions, which CFITSIO cannot read or this build does not.
+UNREADABLE_COMPRESSIONS = {
+    b"\xfd7zXZ\x00": "xz",
+    b"PK\x03\x04": "zip",
+    b"\x28\xb5\x2f\xfd": "zstd",
+    b"\x1f\x9d": "Unix compress",
+}
+
+
+def _fits_size(path: str) -> tuple[int, str]:
+    """The size of the FITS data in ``path`` and what it is the size of: the file's,
+    or the decompressed data's.
+
+    Raises
+    ------
+    LightCurveError
+        For a compressed stream that ends early or fails its check (what a download
+        cut short leaves), or a compression that cannot be read.
+    """
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(6)
+    except OSError as exc:
+        raise LightCurveError(path, f"cannot open: {exc.strerror}") from None
+    for magic, (name, opener, suffix) in COMPRESSIONS.items():
+        if head.startswith(magic):
+            if not path.endswith(suffix):
+                raise LightCurveError(
+                    path, f"{name}-compressed without the {suffix} suffix CFITSIO needs to read it"
+                )
+            size = 0
+            try:
+                with opener(path) as stream:
+                    while chunk := stream.read(1 << 20):
+                        size += len(chunk)
+            except EOFError:
+                raise LightCurveError(
+                    path, f"truncated: the {name} stream ends before its end marker"
+                ) from None
+            except (OSError, ValueError, zlib.error) as exc:
+                raise LightCurveError(path, f"corrupt {name} file: {exc}") from None
+            return size, f"decompressed {name} data"
+    for magic, name in UNREADABLE_COMPRESSIONS.items():
+        if head.startswith(magic):
+            raise LightCurveError(
+                path, f"{name}-compressed; ebscan reads plain, gzip and bzip2 FITS files"
+            )
+    return os.path.getsize(path), "file"
+
+
+def _check_complete(fits: fitsio.FITS, path: str, size: tuple[int, str]) -> None:
+    size, what = size
     for hdu in fits:
         offsets = hdu.get_offsets()
         header = offsets["data_start"] - offsets["header_start"]
@@ -100,7 +162,7 @@ def _check_complete(fits: fitsio.FITS, path: str) -> None:
             raise LightCurveError(
                 path,
                 f"truncated: HDU {hdu.get_extnum()} ends at byte {end} "
-                f"but the file has {size} bytes",
+                f"but the {what} has {size} bytes",
             )
 
 
@@ -110,7 +172,8 @@ def read_lightcurve(path: str | os.PathLike, flux_column: str | None = None) -> 
     Parameters
     ----------
     path : str or os.PathLike
-        A SPOC ``*_lc.fits`` file or a lightkurve-format FITS file.
+        A SPOC or TESS-SPOC ``*_lc.fits`` file or a lightkurve-format FITS file,
+        plain or gzip- or bzip2-compressed.
     flux_column : str, optional
         Column to read the flux from; by default the first of
         ``PDCSAP_FLUX``, ``FLUX`` that the file has.
@@ -122,7 +185,8 @@ def read_lightcurve(path: str | os.PathLike, flux_column: str | None = None) -> 
     Raises
     ------
     LightCurveError
-        If the file is missing, empty, not FITS, truncated, has no
+        If the file is missing, empty, not FITS, truncated (a compressed one
+        included), compressed in a way CFITSIO cannot read, has no
         ``LIGHTCURVE`` table, or lacks the time or flux column.
     """
     path = os.fspath(path)
@@ -132,12 +196,13 @@ def read_lightcurve(path: str | os.PathLike, flux_column: str | None = None) -> 
         raise LightCurveError(path, f"cannot open: {exc.strerror}") from None
     if size == 0:
         raise LightCurveError(path, "empty file (0 bytes)")
+    size = _fits_size(path)
     try:
         fits = fitsio.FITS(path)
-    except OSError:
+    except (OSError, ValueError):  # CFITSIO's error text on some foreign bytes is not UTF-8
         raise LightCurveError(path, "not a FITS file") from None
     with fits:
-        _check_complete(fits, path)
+        _check_complete(fits, path, size)
         if "LIGHTCURVE" not in fits:
             raise LightCurveError(path, "no LIGHTCURVE extension")
         table = fits["LIGHTCURVE"]

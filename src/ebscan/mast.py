@@ -1,13 +1,15 @@
 """Sector manifests and verified downloads of TESS light curves from MAST (or a mirror).
 
-A manifest lists a sector's 2-minute light-curve products, parsed from MAST's
-per-sector bulk download script (``tesscurl_sector_N_lc.sh``: one ``curl`` line per
-file). Downloads go to a temporary name, are verified (size, FITS with a
-``LIGHTCURVE`` table) and renamed into place, so a file under its final name is
-always complete; a complete file is never fetched again.
+A manifest lists a sector's light-curve files of one product (:mod:`ebscan.products`:
+the 2-minute SPOC files, the TESS-SPOC full-frame-image files), parsed from MAST's
+per-sector bulk download script for it (one ``curl`` line per file). Downloads go to a
+temporary name, are verified (size, FITS with a ``LIGHTCURVE`` table) and renamed into
+place, so a file under its final name is always complete; a complete file is never
+fetched again.
 
 Both addresses are templates so that a mirror or a test server can stand in:
-``bulk_script_url`` with ``{sector}`` and ``download_url`` with ``{filename}``.
+``bulk_script_url`` with ``{sector}`` and ``download_url`` with ``{uri}`` or
+``{filename}`` (see :func:`product_url`).
 """
 
 from __future__ import annotations
@@ -35,66 +37,62 @@ from tqdm import tqdm
 from ebscan import __version__
 from ebscan.atomic import atomic_open, write_csv
 from ebscan.errors import LightCurveError, WriteError
+from ebscan.products import MAST_DOWNLOAD_URL, PRODUCTS, SPOC_2MIN, file_fields, identify
 from ebscan.tables import read_table
 
-BULK_SCRIPT_URL = (
-    "https://archive.stsci.edu/missions/tess/download_scripts/sector/tesscurl_sector_{sector}_lc.sh"
-)
-DOWNLOAD_URL = "https://mast.stsci.edu/api/v0.1/Download/file/?uri={uri}"
+DOWNLOAD_URL = MAST_DOWNLOAD_URL
 #: The same files from the public AWS bucket (no MAST load; anonymous HTTPS).
-S3_DOWNLOAD_URL = (
-    "https://stpubdata.s3.amazonaws.com/tess/public/tid/s{sector:04d}/{tid_path}/{filename}"
-)
+S3_DOWNLOAD_URL = "https://stpubdata.s3.amazonaws.com/{path}"
 MANIFEST_FIELDS = ("filename", "tic", "sector", "uri")
 DOWNLOAD_REPORT_FIELDS = ("filename", "status", "bytes", "reason")
 USER_AGENT = f"ebscan/{__version__} (TESS eclipsing-binary survey)"
 
-_CURL_LINE = re.compile(r"^\s*curl\b.*?\s-o\s+(\S+)\s+(\S+)\s*$")
-_PRODUCT = re.compile(r"-s(\d{4})-(\d{16})-\d{4}-[a-z]_lc\.fits$")
+#: The file a ``curl`` line writes: ``-o NAME`` or ``--output NAME``, quoted or not.
+_CURL_OUTPUT = re.compile(r"^\s*curl\b.*?\s(?:-o|--output)\s+(?:'([^']+)'|\"([^\"]+)\"|(\S+))")
 
 
 def product_row(filename: str, uri: str | None = None) -> dict | None:
-    """The manifest row of a 2-minute light-curve product, or None for another file.
+    """The manifest row of a light curve of a known product, or None for another file.
 
     Parameters
     ----------
     filename : str
-        A product name as MAST gives it,
+        A file name as MAST gives it (:mod:`ebscan.products`), such as
         ``tess2018206045859-s0001-0000000025155310-0120-s_lc.fits``.
     uri : str, optional
-        Its MAST URI (default ``mast:TESS/product/<filename>``).
+        Its MAST URI (default: the product's, from the name).
 
     Returns
     -------
     dict or None
-        ``filename``, ``tic``, ``sector`` and ``uri`` (:data:`MANIFEST_FIELDS`).
+        ``filename``, ``tic``, ``sector`` and ``uri`` (:data:`MANIFEST_FIELDS`), and
+        ``product``.
     """
-    product = _PRODUCT.search(filename)
-    if not product:
+    if identify(filename) is None:
         return None
+    fields = file_fields(filename)
     return {
-        "filename": filename,
-        "tic": int(product.group(2)),
-        "sector": int(product.group(1)),
-        "uri": uri or f"mast:TESS/product/{filename}",
+        **{field: fields[field] for field in MANIFEST_FIELDS},
+        "uri": uri or fields["uri"],
+        "product": fields["product"],
     }
 
 
 def _script_lines(text: str) -> Iterator[tuple[dict | None, str]]:
-    """(manifest row, "") for each light curve of a bulk script, (None, why) for each
-    other line that is not blank or a comment."""
+    """(:func:`product_row`, "") for each light curve of a bulk script, (None, why) for
+    each other line that is not blank or a comment."""
     seen = set()
     for line in text.splitlines():
         if not line.strip() or line.lstrip().startswith("#"):
             continue
-        match = _CURL_LINE.match(line)
+        match = _CURL_OUTPUT.match(line)
         if not match:
             yield None, "not a curl command"
             continue
-        filename = os.path.basename(match.group(1))
+        filename = os.path.basename(next(group for group in match.groups() if group))
         row = product_row(filename)
         if row is None:
-            yield None, "not a 2-minute light curve"
+            yield None, "not a light curve of a known product"
         elif filename in seen:
             yield None, "listed twice"
         else:
@@ -103,36 +101,37 @@ def _script_lines(text: str) -> Iterator[tuple[dict | None, str]]:
 
 
 def parse_bulk_script(text: str) -> list[dict]:
-    """Light-curve products of a MAST bulk download script.
+    """Light-curve files of a MAST bulk download script.
 
     Parameters
     ----------
     text : str
-        The script: a shebang, then lines like
-        ``curl -C - -L -o tess...-s0001-0000000025155310-0120-s_lc.fits https://...``.
+        The script: a shebang, then one ``curl`` line per file, such as
+        ``curl -C - -L -o tess...-s0001-0000000025155310-0120-s_lc.fits https://...``
+        (2-minute files) or ``curl -f --create-dirs --output
+        s0014/target/.../hlsp_tess-spoc_tess_phot_...-s0014_tess_v1_lc.fits ...``
+        (TESS-SPOC). The file named after ``-o`` or ``--output`` counts.
 
     Returns
     -------
     list of dict
-        ``filename``, ``tic``, ``sector`` and MAST ``uri`` of each ``*_lc.fits`` line, in
-        script order, duplicates dropped. (The scripts give no sizes; a download is
-        checked against its Content-Length and by opening the file.)
+        :func:`product_row` of each line whose file is a light curve of a known product
+        (:mod:`ebscan.products`), in script order, duplicates dropped. (The scripts give
+        no sizes; a download is checked against its Content-Length and by opening the
+        file.)
     """
     return [row for row, _ in _script_lines(text) if row]
 
 
 def bulk_script(filenames: Iterable[str]) -> str:
-    """A bulk download script as MAST publishes them: one ``curl`` line per product
-    (what :func:`parse_bulk_script` reads)."""
+    """A bulk download script as MAST publishes them: one ``curl`` line per file, in
+    the form of each file's product (what :func:`parse_bulk_script` reads)."""
     lines = ["#!/bin/sh"]
-    lines += [f"curl -C - -L -o {name} {product_url(DOWNLOAD_URL, name)}" for name in filenames]
+    for name in filenames:
+        fields = file_fields(name)
+        url = DOWNLOAD_URL.format(**fields)
+        lines.append(PRODUCTS[fields["product"]].script_line.format(**fields, url=url))
     return "\n".join(lines) + "\n"
-
-
-def product_sector(filename: str) -> int | None:
-    """The sector of a product named as MAST names them, else None."""
-    row = product_row(filename)
-    return row["sector"] if row else None
 
 
 class IncompleteDownload(OSError):
@@ -277,12 +276,16 @@ def skipped_lines(skipped: dict[str, int]) -> str:
 
 def sector_manifest(
     sector: int,
-    bulk_script_url: str = BULK_SCRIPT_URL,
+    bulk_script_url: str = SPOC_2MIN.bulk_script_url,
     tics: Iterable[int] | None = None,
     retries: int = 5,
     timeout: float = 60.0,
+    product: str = SPOC_2MIN.name,
 ) -> tuple[list[dict], dict[str, int]]:
-    """The light-curve products of one sector, optionally restricted to some TICs.
+    """The light-curve files of one product and sector, optionally only of some TICs.
+
+    ``bulk_script_url`` is the product's script (a template with ``{sector}``); files
+    of other products that it may list are left out.
 
     Returns
     -------
@@ -310,7 +313,9 @@ def sector_manifest(
     wanted = None if tics is None else set(tics)
     rows, skipped, n_found = [], Counter(), 0
     for row, reason in _script_lines(text):
-        if row is not None and row["sector"] != sector:
+        if row is not None and row["product"] != product:
+            reason = f"not a {product} light curve"
+        elif row is not None and row["sector"] != sector:
             reason = f"of sector {row['sector']}"
         elif row is not None:
             n_found += 1
@@ -319,11 +324,11 @@ def sector_manifest(
         if reason:
             skipped[reason] += 1
         else:
-            rows.append(row)
+            rows.append({field: row[field] for field in MANIFEST_FIELDS})
     if not n_found:
         raise EmptyManifest(
-            f"sector {sector} bulk script: {url}: lists no light curve of sector {sector} "
-            f"({skipped_lines(skipped) if skipped else 'no curl line at all'})"
+            f"sector {sector} bulk script: {url}: lists no {product} light curve of sector "
+            f"{sector} ({skipped_lines(skipped) if skipped else 'no curl line at all'})"
         )
     return rows, dict(skipped)
 
@@ -395,21 +400,16 @@ def _verified(path: str) -> str | None:
 
 
 def product_url(template: str, filename: str) -> str:
-    """Fill a download-URL template for one product.
+    """Fill a download-URL template for one file.
 
-    Fields: ``{filename}``, ``{uri}`` (``mast:TESS/product/<filename>``), ``{sector}``,
-    ``{tic}`` and ``{tid_path}`` (the 16-digit TIC as ``0000/0000/2515/5310``, the
-    folder layout of the public S3 bucket, see ``S3_DOWNLOAD_URL``).
+    Fields (:meth:`ebscan.products.Product.fields` of the file's product):
+    ``{filename}``, ``{uri}`` (MAST's: ``mast:TESS/product/<filename>``,
+    ``mast:HLSP/tess-spoc/s0014/target/.../<filename>``), ``{sector}``, ``{tic}``,
+    ``{tid_path}`` (the 16-digit TIC as ``0000/0000/2515/5310``) and ``{path}`` (the
+    file's place in MAST's archive tree, as the public S3 bucket lays it out: see
+    ``S3_DOWNLOAD_URL``).
     """
-    product = _PRODUCT.search(filename)
-    sector, tic = (int(product.group(1)), product.group(2)) if product else (0, "0" * 16)
-    return template.format(
-        filename=filename,
-        uri=f"mast:TESS/product/{filename}",
-        sector=sector,
-        tic=int(tic),
-        tid_path="/".join(tic[i : i + 4] for i in range(0, 16, 4)),
-    )
+    return template.format(**file_fields(filename))
 
 
 def download_file(

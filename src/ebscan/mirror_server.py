@@ -1,13 +1,19 @@
 """A local HTTP server that answers like MAST, for the demo, the tests and the benchmark.
 
-It serves light-curve files under MAST's download path
-(``/api/v0.1/Download/file/?uri=mast:TESS/product/<name>``) and bulk scripts under
-MAST's script path (``/missions/tess/download_scripts/sector/tesscurl_sector_<N>_lc.sh``),
-so a config differs from the real one only in its host. A sector without a script
-file gets one made from the products of that sector in the files folder. It honours
-HTTP Range requests, and can inject the faults that real transfers meet, per file
-and per request: a connection dropped mid-body, 503 with Retry-After, a truncated
-body sent as if complete, a stall longer than the client's timeout.
+It serves light-curve files of every product of :mod:`ebscan.products` (named as MAST
+names them) under MAST's download path, by their MAST URI
+(``/api/v0.1/Download/file/?uri=mast:TESS/product/<name>``,
+``?uri=mast:HLSP/tess-spoc/s0014/target/.../<name>``; a URI that is not the file's is a
+404, as at MAST), under their place in the archive tree as the public S3 bucket lays it
+out (``/tess/public/tid/...``, ``/mast/hlsp/tess-spoc/...``), and each product's
+per-sector bulk script under MAST's path for it
+(``/missions/tess/download_scripts/sector/tesscurl_sector_<N>_lc.sh``,
+``/hlsps/tess-spoc/download_scripts/hlsp_tess-spoc_tess_phot_s<NNNN>_tess_v1_dl-lc.sh``),
+so a config differs from the real one only in its host. A product and sector without
+a script file gets one made from its files in the files folder. It honours HTTP Range
+requests, and can inject the faults that real transfers meet, per file and per request:
+a connection dropped mid-body, 503 with Retry-After, a truncated body sent as if
+complete, a stall longer than the client's timeout.
 
 It also answers the two requests of MAST's portal API that a search by TIC makes
 through astroquery (:mod:`ebscan.search`): ``Mast.Caom.Filtered`` (the TESS SPOC
@@ -17,7 +23,7 @@ configurations astroquery asks for first; searches can fail in the ways MAST's d
 (:data:`SEARCH_FAULTS`).
 
 ``python -m ebscan.mirror_server FOLDER`` serves a folder of light curves (named as
-MAST names them) until Ctrl-C, and prints the two URL templates for the config.
+MAST names them) until Ctrl-C, and prints the URL templates for the config.
 """
 
 from __future__ import annotations
@@ -34,10 +40,10 @@ from collections import defaultdict, deque
 from collections.abc import Sequence
 from urllib.parse import parse_qs, unquote, urlparse
 
-from ebscan.mast import bulk_script, product_row, product_sector
+from ebscan.mast import DOWNLOAD_URL, bulk_script, product_row
+from ebscan.products import PRODUCTS, SPOC_2MIN, file_fields, identify
 
-DOWNLOAD_PATH = "/api/v0.1/Download/file/"
-SCRIPT_PATH = "/missions/tess/download_scripts/sector/"
+DOWNLOAD_PATH = urlparse(DOWNLOAD_URL).path
 FAULTS = ("drop", "503", "truncate", "stall")
 #: MAST's portal API, which astroquery's ``Observations`` asks.
 INVOKE_PATH = "/api/v0/invoke"
@@ -81,10 +87,12 @@ class MirrorServer(http.server.ThreadingHTTPServer):
     Parameters
     ----------
     files_dir : path
-        Folder of ``*.fits`` products.
+        Folder of light-curve files named as MAST names them.
     scripts_dir : path
-        Folder of ``tesscurl_sector_<N>_lc.sh`` scripts (defaults to ``files_dir``);
-        a sector without one gets a script of its products in ``files_dir``.
+        Folder of bulk scripts named as MAST names them (``tesscurl_sector_<N>_lc.sh``,
+        ``hlsp_tess-spoc_tess_phot_s<NNNN>_tess_v1_dl-lc.sh``; defaults to
+        ``files_dir``); a product and sector without one gets a script of its files in
+        ``files_dir``.
     port : int
         0 picks a free port (see ``url``).
     bytes_per_second : float, optional
@@ -137,11 +145,21 @@ class MirrorServer(http.server.ThreadingHTTPServer):
     @property
     def download_url(self) -> str:
         """Download template for ebscan (``{uri}`` as MAST's API takes it)."""
-        return f"{self.url}{DOWNLOAD_PATH}?uri={{uri}}"
+        return self.local(DOWNLOAD_URL)
 
     @property
     def bulk_script_url(self) -> str:
-        return f"{self.url}{SCRIPT_PATH}tesscurl_sector_{{sector}}_lc.sh"
+        """The 2-minute product's script template (:meth:`script_url`)."""
+        return self.script_url(SPOC_2MIN.name)
+
+    def script_url(self, product: str) -> str:
+        """A product's bulk-script template at this server."""
+        return self.local(PRODUCTS[product].bulk_script_url)
+
+    def local(self, url: str) -> str:
+        """``url`` (one of MAST's, or a template of one) at this server."""
+        address = urlparse(url)
+        return f"{self.url}{address.path}" + (f"?{address.query}" if address.query else "")
 
     def plan(self, filename: str, *faults: str) -> None:
         """Make the next requests for ``filename`` fail in these ways, in order."""
@@ -168,8 +186,8 @@ class MirrorServer(http.server.ThreadingHTTPServer):
         found = []
         for name in sorted(os.listdir(self.files_dir)):
             row = product_row(name)
-            if row is None:
-                continue
+            if row is None or row["product"] != SPOC_2MIN.name:
+                continue  # the search finds the 2-minute SPOC light curves
             obs_id = name.removesuffix("_lc.fits")
             obsid = str(60_000_000 + len(found))
             observation = {
@@ -197,13 +215,13 @@ class MirrorServer(http.server.ThreadingHTTPServer):
             found.append((observation, product))
         return found
 
-    def sectors(self) -> dict[int, list[str]]:
-        """The products in ``files_dir`` by sector, names sorted."""
-        found: dict[int, list[str]] = defaultdict(list)
+    def sectors(self) -> dict[tuple[str, int], list[str]]:
+        """The files in ``files_dir`` by product and sector, names sorted."""
+        found: dict[tuple[str, int], list[str]] = defaultdict(list)
         for name in sorted(os.listdir(self.files_dir)):
-            sector = product_sector(name)
-            if sector is not None:
-                found[sector].append(name)
+            if identify(name) is not None:
+                fields = file_fields(name)
+                found[fields["product"], fields["sector"]].append(name)
         return dict(found)
 
     def next_fault(self, filename: str, start: int) -> str | None:
@@ -230,7 +248,8 @@ class MirrorServer(http.server.ThreadingHTTPServer):
 
 
 _RANGE = re.compile(r"bytes=(\d+)-$")
-_SCRIPT = re.compile(r"tesscurl_sector_(\d+)_lc\.sh")
+#: Where each product's bulk scripts are, as patterns of the path.
+_SCRIPTS = {name: product.script_path() for name, product in PRODUCTS.items()}
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -244,11 +263,18 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if self.server.latency:
             time.sleep(self.server.latency)
         url = urlparse(self.path)
+        name = os.path.basename(url.path)
         if url.path == DOWNLOAD_PATH:
             uri = unquote(parse_qs(url.query).get("uri", [""])[0])
-            self._product(uri.removeprefix("mast:TESS/product/"))
-        elif url.path.startswith(SCRIPT_PATH):
-            self._script(os.path.basename(url.path))
+            name = os.path.basename(uri)
+            self._product(name, uri == file_fields(name)["uri"])
+        elif script := next(
+            ((p, m) for p, pattern in _SCRIPTS.items() if (m := pattern.fullmatch(url.path))),
+            None,
+        ):
+            self._script(name, script[0], int(script[1]["sector"]))
+        elif url.path.lstrip("/") == file_fields(name)["path"]:
+            self._product(name)
         else:
             self._error(404, "not found")
 
@@ -314,17 +340,16 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def _script(self, name: str) -> None:
+    def _script(self, name: str, product: str, sector: int) -> None:
         path = os.path.join(self.server.scripts_dir, name)
-        asked = _SCRIPT.fullmatch(name)
-        if os.path.isfile(path) or not asked:
+        if os.path.isfile(path):
             self._file(path)
             return
-        products = self.server.sectors().get(int(asked.group(1)))
-        if not products:
+        files = self.server.sectors().get((product, sector))
+        if not files:
             self._error(404, "not found")
             return
-        self._send_body(bulk_script(products).encode())
+        self._send_body(bulk_script(files).encode())
 
     def _error(self, code: int, message: str, headers: dict | None = None) -> None:
         body = message.encode()
@@ -348,9 +373,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def _product(self, name: str) -> None:
-        path = os.path.join(self.server.files_dir, os.path.basename(name))
-        if not name or not os.path.isfile(path):
+    def _product(self, name: str, addressed: bool = True) -> None:
+        """Serve the file ``name`` of the files folder; a 404 unless ``addressed`` by its
+        own URI or path."""
+        path = os.path.join(self.server.files_dir, name)
+        if not (name and addressed and os.path.isfile(path)):
             self.server.next_fault(name, 0)
             self._error(404, "File not found")
             return
@@ -414,13 +441,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         "against it as against MAST.",
     )
     parser.add_argument(
-        "folder", help="light curves named as MAST names them (tess...-s0001-...-s_lc.fits)"
+        "folder",
+        help="light curves named as MAST names them (tess...-s0001-...-s_lc.fits, "
+        "hlsp_tess-spoc_tess_phot_...-s0014_tess_v1_lc.fits)",
     )
     parser.add_argument(
         "--scripts",
         metavar="DIR",
-        help="folder of tesscurl_sector_N_lc.sh scripts to serve instead of the ones made "
-        "from FOLDER",
+        help="folder of bulk scripts named as MAST names them (tesscurl_sector_N_lc.sh, "
+        "hlsp_tess-spoc_tess_phot_sNNNN_tess_v1_dl-lc.sh) to serve instead of the ones "
+        "made from FOLDER",
     )
     parser.add_argument("--port", type=int, default=8765, help="default 8765 (0: any free one)")
     args = parser.parse_args(argv)
@@ -436,11 +466,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 1
     sectors = server.sectors()
-    counts = ", ".join(f"{sector} ({len(names)})" for sector, names in sorted(sectors.items()))
+    products = [p for p in PRODUCTS if any(product == p for product, _ in sectors)]
+    counts = "; ".join(
+        f"{product} "
+        + ", ".join(
+            f"{s} ({len(names)})" for (p, s), names in sorted(sectors.items()) if p == product
+        )
+        for product in products
+    )
     print(f"Serving {args.folder} like MAST at {server.url}/, sectors (light curves): {counts}")
     print("For the workflow's config (or --bulk-script-url / --download-url):")
-    print(f'  mast:\n    bulk_script_url: "{server.bulk_script_url}"')
-    print(f'    download_url: "{server.download_url}"')
+    print("  products:")
+    for product in products:
+        print(f'    {product}:\n      bulk_script_url: "{server.script_url(product)}"')
+    print(f'  mast:\n    download_url: "{server.download_url}"')
     print(f"For searches by TIC (ebscan score --tic, manifest --search): --mast-url {server.url}")
     print("Ctrl-C stops it.", flush=True)
     try:

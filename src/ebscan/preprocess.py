@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 from collections.abc import Iterable, Iterator
@@ -14,7 +15,16 @@ from ebscan.errors import LightCurveError
 from ebscan.io import LightCurve, read_lightcurve
 from ebscan.periodogram import METHODS, calnet_period_grid, gls
 from ebscan.resample import SPLINE_MODES, clip_top, minmax, resample
-from ebscan.segments import Segment, good_cadences, longest_stretch, split_segments
+from ebscan.segments import (
+    Segment,
+    cadence_minutes,
+    good_cadences,
+    longest_stretch,
+    split_segments,
+)
+
+#: The paper's shortest segment, 2000 two-minute cadences, in days (2.78).
+PAPER_MIN_SEGMENT_DAYS = 2000 * 2 / 1440
 
 
 @dataclass(frozen=True)
@@ -25,9 +35,14 @@ class PreprocessConfig:
     ----------
     gap_days : float
         Split where consecutive good cadences are further apart than this.
-    min_points : int
-        Drop segments with fewer good cadences (2000 for 2-minute data; use
-        about 500 for 30-minute FFI light curves).
+    min_segment_days : float
+        Drop segments with fewer good cadences than this many days hold at the light
+        curve's own cadence (:meth:`min_points_at`): the paper's 2000 two-minute
+        cadences, which are 1200 at 200 seconds, 400 at 10 minutes and 134 at 30
+        minutes, so that one setting serves every cadence.
+    min_points : int or None
+        Drop segments with fewer good cadences than this at every cadence instead
+        (``None``: from ``min_segment_days``).
     clip_percentile : float
         Cadences at or above this flux percentile are dropped (flares).
     n_lc : int
@@ -44,7 +59,8 @@ class PreprocessConfig:
     """
 
     gap_days: float = 0.75
-    min_points: int = 2000
+    min_segment_days: float = PAPER_MIN_SEGMENT_DAYS
+    min_points: int | None = None
     clip_percentile: float = 99.0
     n_lc: int = 4000
     spline_mode: str = "adaptive"
@@ -63,14 +79,22 @@ class PreprocessConfig:
             raise ValueError(
                 f"gls_method must be one of {sorted(METHODS)}, not {self.gls_method!r}"
             )
-        for name in ("gap_days", "knot_spacing_days", "clip_sigma"):
+        for name in ("gap_days", "min_segment_days", "knot_spacing_days", "clip_sigma"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive, not {getattr(self, name)!r}")
         for name in ("min_points", "n_lc"):
-            if getattr(self, name) < 4:
+            if getattr(self, name) is not None and getattr(self, name) < 4:
                 raise ValueError(f"{name} must be at least 4, not {getattr(self, name)!r}")
         if not 0 < self.clip_percentile <= 100:
             raise ValueError(f"clip_percentile must be in (0, 100], not {self.clip_percentile!r}")
+
+    def min_points_at(self, cadence: float) -> int:
+        """The fewest good cadences a segment needs at a cadence of ``cadence`` minutes:
+        ``min_points`` if set, else as many as ``min_segment_days`` holds (rounded up;
+        at least 4)."""
+        if self.min_points is not None:
+            return self.min_points
+        return max(math.ceil(self.min_segment_days / (cadence / 1440)), 4)
 
     def spline_options(self) -> dict[str, float]:
         """Keyword options of the configured spline mode."""
@@ -97,6 +121,9 @@ class FileResult:
         The input file.
     tic, sector : int
         From the header (-1 when the file was rejected before they were read).
+    cadence_minutes : float
+        The light curve's cadence (:func:`ebscan.segments.cadence_minutes`; NaN when
+        the file was rejected before it was read).
     segments : list of dict
         One row per kept segment: ``segment``, ``t_start``, ``t_end``, ``n_points``.
     lc, gls : numpy.ndarray
@@ -110,6 +137,7 @@ class FileResult:
     path: str
     tic: int = -1
     sector: int = -1
+    cadence_minutes: float = math.nan
     segments: list[dict] = field(default_factory=list)
     lc: np.ndarray | None = None
     gls: np.ndarray | None = None
@@ -121,19 +149,40 @@ class FileResult:
         return self.reject_reason is not None
 
 
+def kept_segments(lc: LightCurve, config: PreprocessConfig) -> list[Segment]:
+    """The segments of ``lc`` that ``config`` keeps (long enough at its cadence).
+
+    Raises
+    ------
+    LightCurveError
+        If no cadence is usable (:func:`ebscan.segments.good_cadences`), the time steps
+        give no cadence, or no segment is long enough (the message gives the longest).
+    """
+    time, flux = good_cadences(lc)
+    cadence = cadence_minutes(lc.time)
+    if not cadence > 0:  # NaN with fewer than two distinct times; 0 below half a second
+        raise LightCurveError(
+            lc.meta.get("path", "<memory>"), f"no cadence from the time steps ({cadence:g} min)"
+        )
+    min_points = config.min_points_at(cadence)
+    segments = split_segments(time, flux, config.gap_days, min_points)
+    if not segments:
+        days = f"{config.min_segment_days:.2f} days at {cadence:g} min; "
+        length = "" if config.min_points else days
+        raise LightCurveError(
+            lc.meta.get("path", "<memory>"),
+            f"no segment with at least {min_points} good cadences "
+            f"({length}longest has {longest_stretch(time, config.gap_days)})",
+        )
+    return segments
+
+
 def _segments_of(lc: LightCurve, config: PreprocessConfig, result: FileResult) -> list[Segment]:
     """Fill ``result``'s header fields from ``lc`` and return its kept segments."""
     result.tic, result.sector = lc.tic, lc.sector
+    result.cadence_minutes = cadence_minutes(lc.time)
     result.meta = {k: v for k, v in lc.meta.items() if k != "path"}
-    time, flux = good_cadences(lc)
-    segments = split_segments(time, flux, config.gap_days, config.min_points)
-    if not segments:
-        raise LightCurveError(
-            result.path,
-            f"no segment with at least {config.min_points} good cadences "
-            f"(longest has {longest_stretch(time, config.gap_days)})",
-        )
-    return segments
+    return kept_segments(lc, config)
 
 
 def _gls_row(path: str, segment: Segment, config: PreprocessConfig, period: np.ndarray):

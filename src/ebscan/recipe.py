@@ -20,7 +20,8 @@ model that ships in :mod:`ebscan.pretrained` from the labelled real light curves
    with the same injections. An injected EB segment whose eclipses stay below
    ``min_snr`` is left out (not a negative).
 3. **Shards.** Each example is preprocessed as the survey preprocesses a file (segments
-   of at least 2000 two-minute cadences' worth of days at every cadence).
+   of at least ``PreprocessConfig.min_segment_days``, the paper's 2000 two-minute
+   cadences, at every cadence).
 4. **Training** (:func:`ebscan.training.train_model`) on the training examples, early
    stopping on the validation examples.
 5. **Calibration.** Platt scaling of the score on the validation examples, folded into
@@ -66,9 +67,6 @@ from ebscan.preprocess import FileResult, PreprocessConfig, preprocess_lightcurv
 from ebscan.signals import EB_MORPHOLOGY, SIGNALS
 from ebscan.simulate import SimulatedStar, simulate_lightcurve
 from ebscan.training import star_draw
-
-#: The shortest segment at any cadence: the paper's 2000 two-minute cadences, in days.
-MIN_SEGMENT_DAYS = 2000 * 2 / 1440
 
 #: The labelled real sets in ``shared/data``: folder -> cadence (minutes).
 REAL_SETS = {"tess-spoc-2min": 2.0, "tess-ffi-30min": 30.0, "tess-ffi-30min-kepler": 30.0}
@@ -314,11 +312,6 @@ def examples(config: RecipeConfig, real: list[dict]) -> list[Example]:
     return out
 
 
-def preprocess_config(cadence_minutes: float) -> PreprocessConfig:
-    """The survey's preprocessing, with the shortest segment in days at every cadence."""
-    return PreprocessConfig(min_points=math.ceil(MIN_SEGMENT_DAYS / (cadence_minutes / 1440)))
-
-
 def _host(example: Example, seed: int):
     if example.host.startswith("simulated:"):
         _, tic, sector = example.host.split(":")
@@ -350,7 +343,9 @@ def make_example(job: tuple[Example, RecipeConfig, EclipsePopulation]) -> tuple[
             scale = math.exp(rng.uniform(math.log(config.min_depth_scale), 0)) if shallow else 1
             options = {"population": population, "depth_scale": scale}
         lc, relative = inject_signal(rng, lc, example.signal, **options)
-    result = preprocess_lightcurve(lc, preprocess_config(example.cadence))
+    # The survey's preprocessing: segments of PreprocessConfig.min_segment_days at the
+    # light curve's own cadence.
+    result = preprocess_lightcurve(lc, PreprocessConfig())
     result.path = example.key
     labels = []
     good = (lc.quality == 0) & np.isfinite(lc.flux) & np.isfinite(lc.time)

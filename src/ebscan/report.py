@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from ebscan.atomic import atomic_open
 
 
-def sector_summary(results: str | os.PathLike, sector: int) -> dict:
-    """Counts of one sector's run: manifest, downloads, shards, rejects, candidates."""
+def sector_summary(results: str | os.PathLike, product: str, sector: int) -> dict:
+    """Counts of one product's sector: manifest, downloads, shards, rejects, candidates."""
     import glob
 
     import h5py
@@ -22,21 +22,23 @@ def sector_summary(results: str | os.PathLike, sector: int) -> dict:
     from ebscan.mast import read_download_report, read_manifest
 
     results = os.fspath(results)
+    where = f"{product}/sector_{sector}"
     downloads = [
         row
-        for path in sorted(glob.glob(f"{results}/downloads/sector_{sector}/chunk_*.tsv"))
+        for path in sorted(glob.glob(f"{results}/downloads/{where}/chunk_*.tsv"))
         for row in read_download_report(path)
     ]
     segments = rejects = 0
-    for path in glob.glob(f"{results}/shards/sector_{sector}/chunk_*.h5"):
+    for path in glob.glob(f"{results}/shards/{where}/chunk_*.h5"):
         with h5py.File(path, "r") as f:
             segments += f["segments"].shape[0]
             rejects += f["rejects"].shape[0]
-    with open(f"{results}/scores/sector_{sector}.csv", newline="") as handle:
+    with open(f"{results}/scores/{where}.csv", newline="") as handle:
         flagged = sum(int(r["candidate"]) for r in csv.DictReader(handle))
     return {
+        "product": product,
         "sector": sector,
-        "light curves": len(read_manifest(f"{results}/manifests/sector_{sector}.csv")),
+        "light curves": len(read_manifest(f"{results}/manifests/{where}.csv")),
         "downloaded": sum(r["status"] != "failed" for r in downloads),
         "failed downloads": sum(r["status"] == "failed" for r in downloads),
         "rejected": rejects,
@@ -149,7 +151,7 @@ def write_report(
                 "max_score",
                 "mean_score",
                 "n_segments_above",
-                "sectors",
+                "sectors_by_product",
                 "sectors_above",
                 "tmag",
             ],

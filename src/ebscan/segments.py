@@ -61,6 +61,22 @@ def good_cadences(lc: LightCurve) -> tuple[np.ndarray, np.ndarray]:
     return time, flux
 
 
+def cadence_minutes(time: np.ndarray) -> float:
+    """The cadence of a light curve in minutes: the median step between its finite
+    times, rounded to the second.
+
+    Rounded because the barycentric time stamps of a sector drift by up to about 0.2 s
+    around the nominal cadence (30-minute files of ../shared step by 1800.02 s); it
+    gives 120 s for 2-minute files (their ``TIMEDEL`` exactly), 200 s, 600 s and
+    1800 s for the full-frame-image cadences.
+    """
+    steps = np.diff(time[np.isfinite(time)])
+    steps = steps[steps > 0]
+    if not steps.size:
+        return float("nan")
+    return round(float(np.median(steps)) * 86400) / 60
+
+
 def _stretch_bounds(time: np.ndarray, gap_days: float) -> np.ndarray:
     breaks = np.flatnonzero(np.diff(time) > gap_days) + 1
     return np.concatenate(([0], breaks, [len(time)]))
@@ -84,7 +100,8 @@ def split_segments(
         A new segment starts wherever consecutive times differ by more than this.
     min_points : int
         Segments with fewer cadences are dropped (2000 suits 2-minute data; a
-        30-minute sector has about 1300 cadences in all).
+        30-minute sector has about 1300 cadences in all; see
+        :meth:`ebscan.preprocess.PreprocessConfig.min_points_at`).
 
     Returns
     -------

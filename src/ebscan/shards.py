@@ -27,8 +27,9 @@ from ebscan.paths import recorded, resolved
 from ebscan.periodogram import calnet_period_grid
 from ebscan.preprocess import FileResult, PreprocessConfig, gls_vectors
 
-#: 2: ``source_file`` relative to the shard's folder; 1: as given to the command.
-FORMAT_VERSION = 2
+#: 3: each segment's ``cadence_minutes``; 2: ``source_file`` relative to the shard's
+#: folder; 1: as given to the command.
+FORMAT_VERSION = 3
 
 _STR = h5py.string_dtype()
 SEGMENT_DTYPE = np.dtype(
@@ -39,6 +40,7 @@ SEGMENT_DTYPE = np.dtype(
         ("t_start", "f8"),
         ("t_end", "f8"),
         ("n_points", "i4"),
+        ("cadence_minutes", "f8"),
         ("ra", "f8"),
         ("dec", "f8"),
         ("tmag", "f8"),
@@ -158,6 +160,7 @@ class ShardWriter:
                         row["t_start"],
                         row["t_end"],
                         row["n_points"],
+                        result.cadence_minutes,
                         meta.get("ra", np.nan),
                         meta.get("dec", np.nan),
                         meta.get("tmag", np.nan),
@@ -209,7 +212,9 @@ class ShardWriter:
                 rows = slice(start, start + block)
                 for name in self._row_datasets:
                     values = f[name][rows]
-                    self._write(name, self._rebased(f, values) if name == "segments" else values)
+                    if name == "segments":
+                        values = self._rebased(f, current_segments(values))
+                    self._write(name, values)
 
     def _rebased(self, shard: h5py.File, table: np.ndarray) -> np.ndarray:
         """Rows of another shard's table with ``source_file`` recorded relative to this one."""
@@ -300,6 +305,18 @@ def _os_error(exc: OSError | RuntimeError) -> OSError:
     return OSError(int(found.group(1)) if found else None, str(exc))
 
 
+def current_segments(table: np.ndarray) -> np.ndarray:
+    """Rows of a ``segments`` table in this format's dtype: a shard of format 2 or
+    before has no ``cadence_minutes``, which becomes NaN (unknown)."""
+    if table.dtype == SEGMENT_DTYPE:
+        return table
+    rows = np.empty(len(table), dtype=SEGMENT_DTYPE)
+    rows["cadence_minutes"] = np.nan
+    for name in table.dtype.names:
+        rows[name] = table[name]
+    return rows
+
+
 def _as_str(values: Iterable) -> list[str]:
     return [v.decode() if isinstance(v, bytes) else str(v) for v in values]
 
@@ -336,12 +353,15 @@ def source_paths(shard: h5py.File, stored: Iterable) -> list[str]:
 
 
 def config_from_attrs(attrs: h5py.AttributeManager) -> PreprocessConfig:
-    """Rebuild the :class:`PreprocessConfig` a shard was made with."""
-    values = {key: attrs[key] for key in PreprocessConfig().as_attrs()}
+    """Rebuild the :class:`PreprocessConfig` a shard was made with.
+
+    A parameter a shard of an older format lacks keeps its default: shards of format 2
+    and before have no ``min_segment_days``, and their ``min_points`` (2000 unless
+    chosen) stands for it.
+    """
+    values = {key: attrs[key] for key in PreprocessConfig().as_attrs() if key in attrs}
     values = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in values.items()}
-    if values["flux_column"] == "auto":
-        values["flux_column"] = None
-    return PreprocessConfig(**values)
+    return PreprocessConfig(**{k: (None if v == "auto" else v) for k, v in values.items()})
 
 
 def read_shard(path: str | os.PathLike) -> dict:
@@ -358,6 +378,8 @@ def read_shard(path: str | os.PathLike) -> dict:
         out = {name: f[name][()] for name in ("lc", "gls", "gls_period") if name in f}
         for name in ("segments", "rejects"):
             table = f[name][()]
+            if name == "segments":
+                table = current_segments(table)
             decoded = {
                 field: _as_str(table[field]) if table.dtype[field].kind == "O" else table[field]
                 for field in table.dtype.names
@@ -466,6 +488,7 @@ def add_gls(
                 path=name,
                 tic=int(segments["tic"][first]),
                 sector=int(segments["sector"][first]),
+                cadence_minutes=float(segments["cadence_minutes"][first]),
                 meta={k: float(segments[k][first]) for k in ("ra", "dec", "tmag")},
             )
             try:

@@ -1,7 +1,7 @@
 rule audit:
     input:
         report=rules.report.output.html,
-        manifests=expand(f"{R}/manifests/sector_{{sector}}.csv", sector=SECTORS),
+        manifests=surveyed(f"{R}/manifests/{{product}}/sector_{{sector}}.csv"),
     output:
         f"{R}/audit.tsv",
     log:
@@ -14,7 +14,7 @@ rule audit:
         mem_mb=1000,
         runtime=15,
     params:
-        sectors=SECTORS,
+        surveyed=SURVEYED,
         # The results folder, two levels above the report.
         results=lambda wildcards, input: os.path.dirname(os.path.dirname(input.report)),
     script:

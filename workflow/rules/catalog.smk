@@ -1,6 +1,6 @@
 rule catalog:
     input:
-        expand(f"{R}/scores/sector_{{sector}}.csv", sector=SECTORS),
+        surveyed(f"{R}/scores/{{product}}/sector_{{sector}}.csv"),
     output:
         stars=f"{R}/catalog/stars.csv",
         candidates=report(

@@ -4,18 +4,25 @@ import sys
 
 from snakemake.utils import validate
 
-from ebscan.config import parse_sectors
+from ebscan.config import parse_sectors, survey_products
 from ebscan.lock import ResultsLock, ResultsLocked
 from ebscan.mast import read_manifest
 from ebscan.pretrained import pretrained_model
+from ebscan.products import PRODUCTS
 
 validate(config, "../schemas/config.schema.yaml")
 
 try:
-    SECTORS = parse_sectors(config["sectors"])
-    TRAINING_SECTORS = parse_sectors(config["training"]["sectors"] or config["sectors"])
+    parse_sectors(config["sectors"])
+    SURVEY = survey_products(config["products"], config["sectors"])
+    TRAINING_SECTORS = set(
+        parse_sectors(config["training"]["sectors"] or config["sectors"])
+    )
 except ValueError as error:
     raise WorkflowError(f"config: {error}")
+# Every (product, sector) the survey covers; training takes those of the training sectors.
+SURVEYED = [(product, s) for product, entry in SURVEY.items() for s in entry["sectors"]]
+TRAINING_PAIRS = [(product, s) for product, s in SURVEYED if s in TRAINING_SECTORS]
 TRAINING = config["training"]
 # Without a model or anything to train on, the survey scores with the pretrained CALNet.
 PRETRAINED = TRAINING["model_path"] == "pretrained" or not (
@@ -47,6 +54,7 @@ onerror:
 
 
 wildcard_constraints:
+    product="|".join(PRODUCTS),
     sector=r"\d+",
     chunk=r"\d+",
 
@@ -69,35 +77,45 @@ SIMULATED = (
 )
 
 
-def chunks(sector):
-    """Chunk numbers of a sector, known once its manifest (a checkpoint) exists."""
-    manifest = checkpoints.manifest.get(sector=sector).output[0]
+def chunks(product, sector):
+    """Chunk numbers of a product's sector, known once its manifest (a checkpoint) exists."""
+    manifest = checkpoints.manifest.get(product=product, sector=sector).output[0]
     n_files = len(read_manifest(manifest))
     return range(max(math.ceil(n_files / config["chunk_size"]), 1))
 
 
-def sector_shards(wildcards):
+def chunk_files(pattern, product, sector):
+    """``pattern`` (with {product}, {sector}, {chunk}) for every chunk of a sector."""
     return expand(
-        f"{R}/shards/sector_{{sector}}/chunk_{{chunk}}.h5",
-        sector=wildcards.sector,
-        chunk=chunks(int(wildcards.sector)),
+        pattern, product=product, sector=sector, chunk=chunks(product, sector)
     )
 
 
 def sector_scores(wildcards):
-    return expand(
-        f"{R}/scores/sector_{{sector}}/chunk_{{chunk}}.csv",
-        sector=wildcards.sector,
-        chunk=chunks(int(wildcards.sector)),
+    return chunk_files(
+        f"{R}/scores/{{product}}/sector_{{sector}}/chunk_{{chunk}}.csv",
+        wildcards.product,
+        wildcards.sector,
     )
 
 
 def training_shards(wildcards):
     return [
         shard
-        for sector in TRAINING_SECTORS
-        for shard in sector_shards(type("W", (), {"sector": sector}))
+        for product, sector in TRAINING_PAIRS
+        for shard in chunk_files(
+            f"{R}/shards/{{product}}/sector_{{sector}}/chunk_{{chunk}}.h5",
+            product,
+            sector,
+        )
     ]
+
+
+def surveyed(pattern, pairs=SURVEYED):
+    """``pattern`` (with {product} and {sector}) for each surveyed product and sector."""
+    return expand(
+        pattern, zip, product=[p for p, _ in pairs], sector=[s for _, s in pairs]
+    )
 
 
 def all_outputs():

@@ -1,19 +1,19 @@
 rule download:
     input:
-        f"{R}/manifests/sector_{{sector}}.csv",
+        f"{R}/manifests/{{product}}/sector_{{sector}}.csv",
     output:
-        f"{R}/downloads/sector_{{sector}}/chunk_{{chunk}}.tsv",
+        f"{R}/downloads/{{product}}/sector_{{sector}}/chunk_{{chunk}}.tsv",
     log:
-        f"{R}/logs/download/sector_{{sector}}/chunk_{{chunk}}.log",
+        f"{R}/logs/download/{{product}}/sector_{{sector}}/chunk_{{chunk}}.log",
     benchmark:
-        f"{R}/benchmarks/download/sector_{{sector}}/chunk_{{chunk}}.tsv"
+        f"{R}/benchmarks/download/{{product}}/sector_{{sector}}/chunk_{{chunk}}.tsv"
     conda:
         "../../envs/io.yaml"
     resources:
         mem_mb=500,
         runtime=120,
     params:
-        dest=lambda wildcards: f"{R}/lightcurves/sector_{wildcards.sector}",
+        dest=lambda wildcards: f"{R}/lightcurves/{wildcards.product}/sector_{wildcards.sector}",
         chunk_size=config["chunk_size"],
         # A function, so that "{filename}" reaches the downloader as a template.
         download_url=lambda wildcards: config["mast"]["download_url"],

@@ -1,12 +1,12 @@
 rule gls:
     input:
-        f"{R}/shards_lc/sector_{{sector}}/chunk_{{chunk}}.h5",
+        f"{R}/shards_lc/{{product}}/sector_{{sector}}/chunk_{{chunk}}.h5",
     output:
-        f"{R}/shards/sector_{{sector}}/chunk_{{chunk}}.h5",
+        f"{R}/shards/{{product}}/sector_{{sector}}/chunk_{{chunk}}.h5",
     log:
-        f"{R}/logs/gls/sector_{{sector}}/chunk_{{chunk}}.log",
+        f"{R}/logs/gls/{{product}}/sector_{{sector}}/chunk_{{chunk}}.log",
     benchmark:
-        f"{R}/benchmarks/gls/sector_{{sector}}/chunk_{{chunk}}.tsv"
+        f"{R}/benchmarks/gls/{{product}}/sector_{{sector}}/chunk_{{chunk}}.tsv"
     conda:
         "../../envs/preprocess.yaml"
     resources:

@@ -17,15 +17,15 @@ rule export_onnx:
 
 rule infer:
     input:
-        shard=f"{R}/shards/sector_{{sector}}/chunk_{{chunk}}.h5",
+        shard=f"{R}/shards/{{product}}/sector_{{sector}}/chunk_{{chunk}}.h5",
         model=MODEL,
         onnx=ONNX_MODEL if config["inference"]["engine"] != "keras" else [],
     output:
-        f"{R}/scores/sector_{{sector}}/chunk_{{chunk}}.csv",
+        f"{R}/scores/{{product}}/sector_{{sector}}/chunk_{{chunk}}.csv",
     log:
-        f"{R}/logs/infer/sector_{{sector}}/chunk_{{chunk}}.log",
+        f"{R}/logs/infer/{{product}}/sector_{{sector}}/chunk_{{chunk}}.log",
     benchmark:
-        f"{R}/benchmarks/infer/sector_{{sector}}/chunk_{{chunk}}.tsv"
+        f"{R}/benchmarks/infer/{{product}}/sector_{{sector}}/chunk_{{chunk}}.tsv"
     conda:
         "../../envs/ml.yaml"
     threads: 2

@@ -1,7 +1,7 @@
 rule labels:
     input:
-        manifests=expand(
-            f"{R}/manifests/sector_{{sector}}.csv", sector=TRAINING_SECTORS
+        manifests=surveyed(
+            f"{R}/manifests/{{product}}/sector_{{sector}}.csv", TRAINING_PAIRS
         ),
     output:
         f"{R}/training/labels.csv",

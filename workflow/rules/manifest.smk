@@ -1,10 +1,10 @@
 checkpoint manifest:
     output:
-        f"{R}/manifests/sector_{{sector}}.csv",
+        f"{R}/manifests/{{product}}/sector_{{sector}}.csv",
     log:
-        f"{R}/logs/manifest/sector_{{sector}}.log",
+        f"{R}/logs/manifest/{{product}}/sector_{{sector}}.log",
     benchmark:
-        f"{R}/benchmarks/manifest/sector_{{sector}}.tsv"
+        f"{R}/benchmarks/manifest/{{product}}/sector_{{sector}}.tsv"
     conda:
         "../../envs/io.yaml"
     resources:
@@ -12,7 +12,7 @@ checkpoint manifest:
         runtime=15,
     params:
         # A function, so that "{sector}" reaches the manifest code as a template.
-        bulk_script_url=lambda wildcards: config["mast"]["bulk_script_url"],
+        bulk_script_url=lambda wildcards: SURVEY[wildcards.product]["bulk_script_url"],
         tic_subset=config["mast"]["tic_subset"],
         retries=config["mast"]["retries"],
         timeout_s=config["mast"]["timeout_s"],

@@ -1,7 +1,7 @@
 rule report:
     input:
-        manifests=expand(f"{R}/manifests/sector_{{sector}}.csv", sector=SECTORS),
-        scores=expand(f"{R}/scores/sector_{{sector}}.csv", sector=SECTORS),
+        manifests=surveyed(f"{R}/manifests/{{product}}/sector_{{sector}}.csv"),
+        scores=surveyed(f"{R}/scores/{{product}}/sector_{{sector}}.csv"),
         candidates=f"{R}/catalog/candidates.csv",
         model_config=MODEL.removesuffix(".keras") + ".json",
     output:
@@ -26,7 +26,7 @@ rule report:
         mem_mb=2000,
         runtime=15,
     params:
-        sectors=SECTORS,
+        surveyed=SURVEYED,
         # The results folder, two levels above the catalog.
         results=lambda wildcards, input: os.path.dirname(
             os.path.dirname(input.candidates)

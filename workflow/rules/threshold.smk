@@ -2,11 +2,11 @@ rule threshold:
     input:
         sector_scores,
     output:
-        f"{R}/scores/sector_{{sector}}.csv",
+        f"{R}/scores/{{product}}/sector_{{sector}}.csv",
     log:
-        f"{R}/logs/threshold/sector_{{sector}}.log",
+        f"{R}/logs/threshold/{{product}}/sector_{{sector}}.log",
     benchmark:
-        f"{R}/benchmarks/threshold/sector_{{sector}}.tsv"
+        f"{R}/benchmarks/threshold/{{product}}/sector_{{sector}}.tsv"
     conda:
         "../../envs/io.yaml"
     resources:
@@ -14,5 +14,6 @@ rule threshold:
         runtime=10,
     params:
         threshold=config["threshold"],
+        product=lambda wildcards: wildcards.product,
     script:
         "../scripts/threshold.py"

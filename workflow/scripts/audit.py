@@ -2,11 +2,14 @@ from ebscan.audit import audit_sector, write_audit
 from ebscan.logs import job_log
 
 with job_log(snakemake):
-    rows = [audit_sector(snakemake.params.results, s) for s in snakemake.params.sectors]
+    results = snakemake.params.results
+    rows = [audit_sector(results, product, sector) for product, sector in snakemake.params.surveyed]
     for row in rows:
         print(row)
     bad = [row for row in rows if not row["ok"]]
     if bad:
         # No audit.tsv: the run is not complete until every light curve is accounted for.
-        raise SystemExit("; ".join(f"sector {r['sector']}: {r['problems']}" for r in bad))
+        raise SystemExit(
+            "; ".join(f"{r['product']} sector {r['sector']}: {r['problems']}" for r in bad)
+        )
     write_audit(rows, snakemake.output[0])

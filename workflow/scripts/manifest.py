@@ -7,13 +7,9 @@ with job_log(snakemake):
     if params.tic_subset:
         with open(params.tic_subset) as handle:
             tics = {int(line) for line in handle if line.strip()}
+    product, sector = snakemake.wildcards.product, int(snakemake.wildcards.sector)
     rows, skipped = sector_manifest(
-        int(snakemake.wildcards.sector),
-        params.bulk_script_url,
-        tics,
-        params.retries,
-        params.timeout_s,
+        sector, params.bulk_script_url, tics, params.retries, params.timeout_s, product=product
     )
     write_manifest(rows, snakemake.output[0])
-    sector = snakemake.wildcards.sector
-    print(f"sector {sector}: {len(rows)} light curves ({skipped_lines(skipped)})")
+    print(f"{product} sector {sector}: {len(rows)} light curves ({skipped_lines(skipped)})")

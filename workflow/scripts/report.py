@@ -4,7 +4,7 @@ from ebscan.report import sector_summary, write_report
 with job_log(snakemake):
     params = snakemake.params
     write_report(
-        [sector_summary(params.results, sector) for sector in params.sectors],
+        [sector_summary(params.results, product, sector) for product, sector in params.surveyed],
         snakemake.input.scores,
         snakemake.input.candidates,
         snakemake.input.model_config,

@@ -2,5 +2,7 @@ from ebscan.catalog import threshold_scores
 from ebscan.logs import job_log
 
 with job_log(snakemake):
-    n = threshold_scores(snakemake.input, snakemake.params.threshold, snakemake.output[0])
+    n = threshold_scores(
+        snakemake.input, snakemake.params.threshold, snakemake.output[0], snakemake.params.product
+    )
     print(f"{n} segments at or above {snakemake.params.threshold}")
