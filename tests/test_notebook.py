@@ -118,7 +118,8 @@ def test_rejected_light_curves_warn_and_are_listed(spoc_dir):
     assert {w.filename for w in caught} == {__file__}  # the warnings point at the caller
     assert messages[0].startswith(f"{TRUNCATED}: truncated: HDU 1 ends at byte ")
     assert messages[1] == (
-        f"{CM_DRA_S24}: no segment with at least 2000 good cadences (longest has {longest})"
+        f"{CM_DRA_S24}: no segment with at least 2000 good cadences "
+        f"(2.78 days at 2 min; longest has {longest})"
     )
     assert set(table["segment"]) == {1, 3}
     files = table.meta["light_curves"]
@@ -133,7 +134,7 @@ def test_rejected_light_curves_warn_and_are_listed(spoc_dir):
     assert caught[0].filename == __file__
     assert len(nothing) == 0 and nothing["lc"].shape == (0, 4000)
     assert list(nothing.meta["rejected"]["reason"]) == [
-        f"no segment with at least 2000 good cadences (longest has {longest})"
+        f"no segment with at least 2000 good cadences (2.78 days at 2 min; longest has {longest})"
     ]
 
 
