@@ -8,13 +8,13 @@ import pytest
 from ebscan.eclipses import Binary, binary_flux
 from ebscan.injection import (
     bin_lightcurve,
-    cadence_days,
     inject,
     inject_signal,
     scatter,
     signal_to_noise,
 )
 from ebscan.io import LightCurve, read_lightcurve
+from ebscan.segments import cadence_minutes
 from ebscan.signals import SIGNALS
 
 QUIET_30MIN = "1129237.fits"  # a NONVAR star of the Kepler field, sector 4
@@ -32,7 +32,7 @@ def test_injection_keeps_the_hosts_noise_out_of_eclipse(spoc_dir, ffi_kepler_dir
         start = float(np.nanmin(host.time))
         binary = Binary(2.3, start + 1.0, 0.05, 0.04, 0.6, 89.5, albedo_1=0, albedo_2=0)
         model = np.ones_like(host.flux)
-        model[good] = binary_flux(binary, host.time[good], cadence_days(host.time))
+        model[good] = binary_flux(binary, host.time[good], cadence_minutes(host.time) / 1440)
         injected = inject(host, model, subtype="detached", period=2.3)
         # The host's cadences, flags and identity are untouched; only the flux changed.
         assert injected.time is host.time and injected.quality is host.quality
@@ -67,9 +67,9 @@ def test_every_signal_injects_with_its_label(spoc_dir, ffi_kepler_dir):
     )
 
 
-def white_light_curve(cadence_minutes: float, sigma: float, days: float = 10.0, seed: int = 0):
+def white_light_curve(cadence: float, sigma: float, days: float = 10.0, seed: int = 0):
     rng = np.random.default_rng(seed)
-    time = 1500 + np.arange(0, days, cadence_minutes / 1440)
+    time = 1500 + np.arange(0, days, cadence / 1440)
     flux = 1000 * (1 + rng.normal(0, sigma, time.size))
     return LightCurve(time, flux, np.zeros(time.size, dtype=np.int32), 1, 1, "FLUX", {"path": "x"})
 
@@ -95,7 +95,7 @@ def test_binning_to_full_frame_cadences():
     lc = white_light_curve(2, 1e-3, days=20.0)
     lc.quality[100:110] = 1  # flagged cadences are left out of their bins
     binned = bin_lightcurve(lc, 30)
-    assert cadence_days(binned.time) == pytest.approx(30 / 1440)
+    assert cadence_minutes(binned.time) == 30
     assert binned.meta["binned_minutes"] == 30 and binned.meta["path"] == "x#binned30"
     # 15 two-minute cadences a bin: the noise falls by sqrt(15).
     relative = binned.flux / np.median(binned.flux)

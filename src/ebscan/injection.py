@@ -14,13 +14,8 @@ from dataclasses import replace
 import numpy as np
 
 from ebscan.io import LightCurve
+from ebscan.segments import cadence_minutes
 from ebscan.signals import SIGNALS
-
-
-def cadence_days(time: np.ndarray) -> float:
-    """The cadence of a light curve: the median step between finite times (days)."""
-    steps = np.diff(time[np.isfinite(time)])
-    return float(np.median(steps[steps > 0]))
 
 
 def scatter(time: np.ndarray, flux: np.ndarray, window_days: float = 0.5) -> float:
@@ -43,7 +38,7 @@ def scatter(time: np.ndarray, flux: np.ndarray, window_days: float = 0.5) -> flo
     from scipy.signal import savgol_filter
 
     relative = flux / np.median(flux)
-    size = max(5, round(window_days / cadence_days(time)) | 1)
+    size = max(5, round(window_days * 1440 / cadence_minutes(time)) | 1)
     residual = relative - savgol_filter(relative, size, polyorder=2, mode="nearest")
     return float(1.4826 * np.median(np.abs(residual - np.median(residual))))
 
@@ -86,7 +81,8 @@ def inject_signal(
     label, signal = SIGNALS[subtype]
     finite = np.isfinite(lc.time)
     relative = np.ones_like(lc.flux)
-    relative[finite], period = signal(rng, lc.time[finite], cadence_days(lc.time), **options)
+    cadence = cadence_minutes(lc.time) / 1440
+    relative[finite], period = signal(rng, lc.time[finite], cadence, **options)
     injected = inject(lc, relative, subtype=subtype, label=label, period=float(period))
     return injected, relative
 
@@ -112,7 +108,7 @@ def bin_lightcurve(lc: LightCurve, minutes: float) -> LightCurve:
     index = np.floor((time - start) / width + 1e-6).astype(np.int64)
     n_bins = int(index.max()) + 1
     counts = np.bincount(index, minlength=n_bins)
-    per_bin = width / cadence_days(lc.time)
+    per_bin = width * 1440 / cadence_minutes(lc.time)
     keep = counts >= 0.5 * per_bin
     mean_flux = np.bincount(index, weights=flux, minlength=n_bins)[keep] / counts[keep]
     centres = start + width * (np.flatnonzero(keep) + 0.5)
