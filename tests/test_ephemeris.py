@@ -13,7 +13,17 @@ import pytest
 from ebscan.centroids import PIXEL_ARCSEC, Centroids, centroid_test
 from ebscan.eclipses import Binary, binary_flux, eclipse_geometry
 from ebscan.geometry import MORPHOLOGY_TABLE, fit_two_gaussians, morphology
-from ebscan.periods import detrend, measure_ephemeris, period_lower_bound, search_period
+from ebscan.periods import (
+    ODD_EVEN_SIGMA,
+    SECOND_MINIMUM_SIGMA,
+    _Eclipse,
+    alternate,
+    detrend,
+    measure_ephemeris,
+    parity_test,
+    period_lower_bound,
+    search_period,
+)
 
 #: A TESS-like sector: 27 days of 2-minute cadences with a one-day gap in the middle.
 TIME = np.arange(1000.0, 1027.0, 2 / 1440)
@@ -210,3 +220,56 @@ def test_noise_gets_no_period():
     ephemeris = measure_ephemeris(TIME, 1 + rng.normal(0, NOISE, TIME.size))
     assert np.isnan(ephemeris.period) and np.isnan(ephemeris.period_lower_bound)
     assert ephemeris.n_primary == 0 and ephemeris.eclipse_times == ()
+
+
+def test_unequal_eclipses_with_a_second_minimum_between_them_are_not_half():
+    """Eclipses of 10.8% and 8.1% (6.3 d, 30-minute cadence) under a modulation at
+    half the orbit that dips between them: the fold at 3.15 d puts both eclipses at
+    one phase and shows the modulation's dip as a second minimum, the P/2 trap. The
+    odd and even eclipses at 3.15 d differ (0.75 against 1.0 of their mean), so the
+    period is 6.3 d, without the ``equal_minima`` flag; at 6.3 d the primaries agree.
+    (Before the parity test the search gave 3.15 d.)"""
+    binary = Binary(
+        period=6.3, t0=1000.9, radius_1=0.04, radius_2=0.04,
+        surface_brightness_ratio=0.75, inclination=89.7, third_light=0.8,
+    )  # fmt: skip
+    geometry = eclipse_geometry(binary)
+    assert geometry.secondary_depth / geometry.primary_depth == pytest.approx(0.75, abs=0.01)
+    time = np.arange(1000.0, 1027.0, 30 / 1440)
+    time = time[(time < 1013.0) | (time > 1014.0)]
+    rng = np.random.default_rng(18)
+    modulation = 0.002 * np.cos(4 * np.pi * (time - binary.t0) / binary.period)
+    flux = (
+        binary_flux(binary, time, exposure_days=30 / 1440)
+        + modulation
+        + rng.normal(0, NOISE, time.size)
+    )
+    search = search_period(time, flux)
+    assert search.spacing == pytest.approx(binary.period / 2, rel=1e-3)
+    assert search.second_minimum_sigma > SECOND_MINIMUM_SIGMA  # the trap is set
+    assert search.alternating and search.period == pytest.approx(binary.period, rel=1e-3)
+    ephemeris = measure_ephemeris(time, flux, search)
+    assert ephemeris.period == pytest.approx(binary.period, rel=1e-4)
+    assert "equal_minima" not in ephemeris.flags and "odd_even" not in ephemeris.flags
+    # T0 on the primary (not the secondary, half a period away), within issue 18's 1%.
+    assert abs(((ephemeris.t0 - binary.t0) / binary.period + 0.5) % 1 - 0.5) < 0.01
+
+
+def test_parity_test_needs_more_eclipses_for_the_same_difference():
+    """Depths alternating about 1.0 and 0.8 with a spread of 0.02 in each parity: three
+    of each (t = 12.2, 4 degrees of freedom) is 3.7 sigma, odd and even differ; two of
+    each (t = 8.5, 2 degrees of freedom) is 2.5 sigma, undecided; one of either parity
+    is no test."""
+
+    def eclipses(depths):
+        return [_Eclipse(n, float(n), 1e-3, d, 1e-3) for n, d in enumerate(depths)]
+
+    many = eclipses([1.0, 0.8, 1.02, 0.78, 0.98, 0.82])
+    sigma, fraction = parity_test(many)
+    assert sigma == pytest.approx(3.66, abs=0.01) and fraction == pytest.approx(0.2)
+    assert alternate(many)
+    few = eclipses([1.0, 0.8, 1.04, 0.76])
+    assert parity_test(few)[0] == pytest.approx(2.47, abs=0.01)
+    assert ODD_EVEN_SIGMA > 2.47
+    assert not alternate(few)
+    assert parity_test(eclipses([1.0, 0.8, 1.0])) == (0.0, 0.0)

@@ -21,7 +21,11 @@ alternatives tried):
    multiple or fraction of the spacing are eclipses that a pulsation or spots hid;
    their period replaces the spacing, and the other signal's fold is taken out before
    the eclipses are measured.
-4. Spacing or twice it: a fold at the spacing that shows a second minimum (a dip of
+4. Spacing or twice it: eclipses whose depths alternate from cycle to cycle at the
+   spacing (odd and even eclipses differ, :func:`parity_test`) are primaries and
+   secondaries: the orbit is twice the spacing, whatever else the fold shows (spots or
+   an ellipsoidal variation at half the orbit can make a second minimum there).
+   Otherwise, a fold at the spacing that shows a second minimum (a dip of
    its own between two maxima: the secondary eclipse, or the other minimum of a
    contact binary) is the orbit. A fold with one minimum is taken to be twins (equal
    eclipses, or a contact binary's equal minima): the orbit is twice the spacing,
@@ -103,6 +107,10 @@ class PeriodSearch:
     explained : float
         Fraction of the variance the fold at ``spacing`` explains, cross-validated
         (about 0 or below for noise).
+    alternating : bool
+        True when the eclipses at ``spacing`` alternate in depth (odd and even cycles
+        differ: :func:`parity_test`), which makes ``period`` twice ``spacing`` whatever
+        the fold's minima say: primary and secondary eclipses of similar depth.
     """
 
     period: float
@@ -112,6 +120,7 @@ class PeriodSearch:
     peaks: tuple[float, ...] = field(default_factory=tuple)
     variability_period: float = np.nan
     explained: float = np.nan
+    alternating: bool = False
 
 
 def bin_series(time: np.ndarray, flux: np.ndarray, width: float) -> tuple[np.ndarray, np.ndarray]:
@@ -313,14 +322,20 @@ def search_period(
         spacing = refine_period(binned_time, binned_flux, hidden, bins)
     sigma, _, fraction = second_minimum(binned_time, binned_flux, spacing)
     single = not (sigma > SECOND_MINIMUM_SIGMA and fraction > SECOND_MINIMUM_FRACTION)
+    # Primary and secondary eclipses of similar depth fold together at half the orbit,
+    # and other features of the light curve (spots, a shoulder) can show as a second
+    # minimum there: the odd and even eclipses differing is the stronger evidence.
+    covered = _covered_eclipses(binned_time, binned_flux, spacing)[0]
+    alternating = alternate(covered)
     return PeriodSearch(
-        period=2 * spacing if single else spacing,
+        period=2 * spacing if single or alternating else spacing,
         spacing=spacing,
-        doubled=single,
+        doubled=single or alternating,
         second_minimum_sigma=float(sigma),
         peaks=tuple(float(p) for p in peaks),
         variability_period=variability,
         explained=spacing_explained,
+        alternating=alternating,
     )
 
 
@@ -396,9 +411,11 @@ SEEN_FRACTION = 0.5
 #: A fold that explains less of the variance than this (cross-validated) is noise:
 #: white noise gives -0.05 to -0.01, the shared real EBs 0.016 and more.
 MIN_EXPLAINED = 0.01
-#: Odd and even primary eclipses differ when their depths differ by this many standard
-#: errors and by 10% of the deeper.
+#: Odd and even eclipses differ when their mean depths differ by this many standard
+#: errors (Gaussian-equivalent, :func:`parity_test`) ...
 ODD_EVEN_SIGMA = 3.0
+#: ... and by this fraction of the deeper.
+ODD_EVEN_FRACTION = 0.1
 #: Eclipses found one by one (:func:`find_eclipses`) stand this many times the noise
 #: of the smoothed light curve below it.
 EVENT_SIGMA = 6.0
@@ -425,7 +442,7 @@ class Ephemeris:
         Phase of the secondary minimum after the primary; NaN when there is none.
     odd_even_sigma : float
         Difference between the mean depths of odd and even primary eclipses, in
-        standard errors.
+        standard errors (:func:`parity_test`; 0 with fewer than two of either).
     period_lower_bound : float
         Without a period: the shortest period (d) that puts no eclipse but the ones
         seen in the data; NaN otherwise.
@@ -542,6 +559,63 @@ def _time_eclipses(
             )
         )
     return eclipses
+
+
+def _covered_eclipses(
+    time: np.ndarray, flux: np.ndarray, period: float
+) -> tuple[list[_Eclipse], np.ndarray, np.ndarray, float, float, float]:
+    """The covered eclipses at the fold's deepest phase, timed one by one.
+
+    Returns the eclipses (:func:`_time_eclipses`), the detrended flux, the folded
+    profile from the eclipse, the eclipse's time (BTJD d), its half width (phase) and
+    the noise of one cadence.
+    """
+    bins = int(np.clip(len(time) / 20, 50, 1000))
+    flat = detrend(time, flux, period, bins)
+    profile = folded_profile(time, flat, period, bins, t0=time[0])
+    start = int(np.argmin((np.roll(profile, 1) + profile + np.roll(profile, -1)) / 3))
+    centre = time[0] + (start + 0.5) / bins * period
+    profile = np.roll(profile, -start)
+    half_width = _eclipse_half_width(profile)
+    noise = 1.4826 * np.median(np.abs(np.diff(flat))) / np.sqrt(2)
+    covered = _time_eclipses(time, flat, period, centre, half_width, profile, noise)
+    return covered, flat, profile, centre, half_width, noise
+
+
+def parity_test(eclipses: list[_Eclipse]) -> tuple[float, float]:
+    """Odd against even eclipse depths: (significance, difference over the deeper).
+
+    Student's two-sample t test: the error of the difference of the mean depths
+    comes from the spread of the depths within each parity (pooled), which holds the
+    red noise that each eclipse's own error leaves out, but is no smaller than those
+    errors say. Unlike the spread of all the depths, the pooled one does not grow with
+    the difference it tests. The t value is turned into Gaussian standard deviations
+    with its degrees of freedom, so that a few eclipses need a large difference.
+    Fewer than two eclipses of either parity: (0, 0).
+    """
+    from scipy.stats import norm
+    from scipy.stats import t as student
+
+    odd = np.array([e.scale for e in eclipses if e.cycle % 2])
+    even = np.array([e.scale for e in eclipses if not e.cycle % 2])
+    if len(odd) < 2 or len(even) < 2:
+        return 0.0, 0.0
+    dof = len(odd) + len(even) - 2
+    within = (np.sum((odd - odd.mean()) ** 2) + np.sum((even - even.mean()) ** 2)) / dof
+    formal = float(np.mean([e.scale_error**2 for e in eclipses]))
+    error = np.sqrt(max(within, formal) * (1 / len(odd) + 1 / len(even)))
+    gap = abs(odd.mean() - even.mean())
+    deeper = max(odd.mean(), even.mean())
+    if error <= 0 or deeper <= 0:
+        return 0.0, 0.0
+    tail = max(float(student.sf(gap / error, dof)), 1e-300)
+    return float(norm.isf(tail)), float(gap / deeper)
+
+
+def alternate(eclipses: list[_Eclipse]) -> bool:
+    """Odd and even eclipses differ: by :data:`ODD_EVEN_SIGMA` and :data:`ODD_EVEN_FRACTION`."""
+    sigma, fraction = parity_test(eclipses)
+    return sigma > ODD_EVEN_SIGMA and fraction > ODD_EVEN_FRACTION
 
 
 def _seen(eclipses: list[_Eclipse]) -> list[_Eclipse]:
@@ -661,15 +735,8 @@ def measure_ephemeris(
         # real EBs lost their period (bench/periods.py).
         flux = remove_variability(time, flux, search.variability_period, "mean")
     period = search.period
-    bins = int(np.clip(len(time) / 20, 50, 1000))
-    flat = detrend(time, flux, period, bins)
-    profile = folded_profile(time, flat, period, bins, t0=time[0])
-    start = int(np.argmin((np.roll(profile, 1) + profile + np.roll(profile, -1)) / 3))
-    centre = time[0] + (start + 0.5) / bins * period
-    profile = np.roll(profile, -start)
-    half_width = _eclipse_half_width(profile)
-    noise = 1.4826 * np.median(np.abs(np.diff(flat))) / np.sqrt(2)
-    covered = _time_eclipses(time, flat, period, centre, half_width, profile, noise)
+    covered, flat, profile, centre, half_width, noise = _covered_eclipses(time, flux, period)
+    bins = len(profile)
     seen = _seen(covered)
     # Eclipses of this depth would stand out one by one (three errors below half the
     # folded depth); if most of them are missing, the period is not the binary's.
@@ -688,19 +755,11 @@ def measure_ephemeris(
         )  # fmt: skip
         n_secondary = len(_seen(secondaries))
     flags = [] if has_secondary else ["no_secondary"]
-    if search.doubled:
+    if search.doubled and not search.alternating:
         flags.append("equal_minima")
-    odd = [e.scale for e in seen if e.cycle % 2]
-    even = [e.scale for e in seen if not e.cycle % 2]
-    odd_even = 0.0
-    if len(odd) >= 1 and len(even) >= 1 and len(seen) >= 3:
-        # The eclipses' own scatter, which holds the red noise their errors leave out.
-        spread = np.std([e.scale for e in seen], ddof=1)
-        error = spread * np.sqrt(1 / len(odd) + 1 / len(even))
-        gap = abs(np.mean(odd) - np.mean(even))
-        odd_even = float(gap / error) if error > 0 else 0.0
-        if odd_even > ODD_EVEN_SIGMA and gap > 0.1 * max(np.mean(odd), np.mean(even)):
-            flags.append("odd_even")
+    odd_even = parity_test(seen)[0]
+    if alternate(seen):
+        flags.append("odd_even")
     if len(seen) + n_secondary <= 2 or unsupported:
         times, depths = find_eclipses(time, flux)
         # Dips a tenth as deep as the deepest: eclipses, not the star's own variability.
