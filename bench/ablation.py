@@ -29,9 +29,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np
 
-from ebscan.evaluation import binary_metrics
+from ebscan.evaluation import binary_metrics, score_rows
 from ebscan.inference import KerasPredictor, load_model
-from ebscan.recipe import HIDDEN_EB, per_light_curve, read_examples, score_rows, training_tables
+from ebscan.recipe import HIDDEN_EB, per_light_curve, read_examples, training_tables
 from ebscan.training import train_model
 
 from results import record

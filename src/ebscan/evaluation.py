@@ -135,6 +135,29 @@ def _plots(labels, scores, threshold, history_csv, out_dir) -> list[str]:
     return written
 
 
+def score_rows(predictor, rows: list[dict], batch_size: int = 256) -> np.ndarray:
+    """Scores of shard rows (``shard``, ``row``), batch by batch."""
+    import h5py
+
+    scores = np.empty(len(rows))
+    files: dict[str, h5py.File] = {}
+    try:
+        for start in range(0, len(rows), batch_size):
+            batch = rows[start : start + batch_size]
+            x = {}
+            for name in predictor.input_names:
+                vectors = []
+                for row in batch:
+                    handle = files.setdefault(row["shard"], h5py.File(row["shard"], "r"))
+                    vectors.append(handle[name][int(row["row"])])
+                x[name] = np.asarray(vectors, dtype=np.float32)[..., None]
+            scores[start : start + len(batch)] = predictor.predict_on_batch(x)[:, 1]
+    finally:
+        for handle in files.values():
+            handle.close()
+    return scores
+
+
 def evaluate_model(
     model_path: str | os.PathLike,
     rows: list[dict],
@@ -148,28 +171,9 @@ def evaluate_model(
     false-positive rate for non-EB ones), ``scores.csv`` and PNG plots (confusion
     matrix, ROC, PR, and training curves when ``history.csv`` sits beside the model).
     """
-    import h5py
+    from ebscan.inference import KerasPredictor, load_model
 
-    from ebscan.inference import load_model
-
-    model = load_model(model_path)
-    names = [t.name for t in model.inputs]
-    scores = np.empty(len(rows))
-    files: dict[str, h5py.File] = {}
-    try:
-        for start in range(0, len(rows), batch_size):
-            batch = rows[start : start + batch_size]
-            x = {}
-            for name in names:
-                vectors = []
-                for row in batch:
-                    handle = files.setdefault(row["shard"], h5py.File(row["shard"], "r"))
-                    vectors.append(handle[name][row["row"]])
-                x[name] = np.asarray(vectors, dtype=np.float32)[..., None]
-            scores[start : start + len(batch)] = model.predict_on_batch(x)[:, 1]
-    finally:
-        for handle in files.values():
-            handle.close()
+    scores = score_rows(KerasPredictor(load_model(model_path)), rows, batch_size)
     labels = np.array([r["label"] for r in rows], dtype=int)
     out_dir = os.fspath(out_dir)
     os.makedirs(out_dir, exist_ok=True)

@@ -54,6 +54,7 @@ import numpy as np
 
 from ebscan.atomic import atomic_open, write_csv
 from ebscan.eclipses import EclipsePopulation
+from ebscan.evaluation import binary_metrics, precision_recall_curve, roc_curve, score_rows
 from ebscan.injection import (
     bin_lightcurve,
     inject_signal,
@@ -443,29 +444,6 @@ def training_tables(work: Path, table: Path) -> tuple[Path, Path]:
     return paths[0], paths[1]
 
 
-def score_rows(predictor, rows: list[dict], batch_size: int = 256) -> np.ndarray:
-    """Scores of shard rows (``shard``, ``row``), batch by batch."""
-    import h5py
-
-    scores = np.empty(len(rows))
-    files: dict[str, h5py.File] = {}
-    try:
-        for start in range(0, len(rows), batch_size):
-            batch = rows[start : start + batch_size]
-            x = {}
-            for name in predictor.input_names:
-                vectors = []
-                for row in batch:
-                    handle = files.setdefault(row["shard"], h5py.File(row["shard"], "r"))
-                    vectors.append(handle[name][int(row["row"])])
-                x[name] = np.asarray(vectors, dtype=np.float32)[..., None]
-            scores[start : start + len(batch)] = predictor.predict_on_batch(x)[:, 1]
-    finally:
-        for handle in files.values():
-            handle.close()
-    return scores
-
-
 def _logits(model, rows: list[dict], batch_size: int = 256) -> np.ndarray:
     """The output layer's logit difference (EB minus non-EB) for shard rows."""
     import keras
@@ -590,7 +568,6 @@ def test_metrics(curves: list[dict], threshold: float) -> dict:
     (planet hosts included); and for EBs injected into test stars, the recall per S/N
     bin.
     """
-    from ebscan.evaluation import binary_metrics
 
     out = {}
     for cadence in sorted({c["cadence"] for c in curves}, key=float):
@@ -627,8 +604,6 @@ def _plot_curves(curves: list[dict], threshold: float, out: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from ebscan.evaluation import precision_recall_curve, roc_curve
 
     roc, pr = plt.subplots(figsize=(4.5, 4)), plt.subplots(figsize=(4.5, 4))
     for cadence in sorted({c["cadence"] for c in curves}, key=float):
