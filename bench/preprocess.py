@@ -23,9 +23,10 @@ import numpy as np
 from astropy.io import fits
 from astropy.timeseries import LombScargle
 
+from ebscan.config import PreprocessConfig
 from ebscan.io import read_lightcurve
 from ebscan.periodogram import METHODS, calnet_period_grid, gls
-from ebscan.preprocess import PreprocessConfig, preprocess_file
+from ebscan.preprocess import preprocess_file
 from ebscan.resample import SPLINE_MODES, clip_top, resample
 from ebscan.segments import good_cadences, split_segments
 

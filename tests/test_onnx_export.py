@@ -17,9 +17,15 @@ onnx = pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
 
 from ebscan.cli import main  # noqa: E402
-from ebscan.inference import FEATURES, OnnxPredictor, load_predictor, resolve_engine  # noqa: E402
+from ebscan.inference import OnnxPredictor, load_predictor, resolve_engine  # noqa: E402
 from ebscan.models import MODELS, build  # noqa: E402
-from ebscan.models.onnx_export import TILES, dft_convolution, export_onnx, to_onnx  # noqa: E402
+from ebscan.models.onnx_export import (  # noqa: E402
+    FEATURES,
+    TILES,
+    dft_convolution,
+    export_onnx,
+    to_onnx,
+)
 
 # Small layers and short inputs keep each export under a second; the lengths still
 # give odd pooled lengths (250 / 4 = 62), as at full size.

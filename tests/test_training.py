@@ -243,9 +243,9 @@ def test_real_light_curves_end_in_the_catalog_or_rejects(trained, spoc_dir, cata
     files = sorted(str(p) for p in spoc_dir.glob("*.fits"))
     assert main(["preprocess", *files, "-o", str(tmp_path / "real.h5"), "-j", "2"]) == 0
     score_shard(load_predictor(out / "model.keras"), tmp_path / "real.h5", tmp_path / "real.csv")
-    threshold_scores([tmp_path / "real.csv"], 0.9, tmp_path / "sector.csv")
     # Threshold 0 makes every scored star a "candidate", to check periods on all of them.
-    everyone = build_catalog([tmp_path / "sector.csv"], 0.0, tmp_path / "stars.csv")
+    threshold_scores([tmp_path / "real.csv"], 0.0, tmp_path / "sector.csv")
+    everyone = build_catalog([tmp_path / "sector.csv"], tmp_path / "stars.csv")
     shard = read_shard(tmp_path / "real.h5")
     scored = {int(r["tic"]) for r in everyone}
     rejected = set(shard["rejects"]["source_file"])

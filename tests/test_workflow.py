@@ -192,6 +192,24 @@ def test_bad_config_names_the_key(survey, tmp_path):
     )
 
 
+def test_only_the_training_keys_training_takes_retrain(survey, tmp_path):
+    """The train rule receives only what training takes (ebscan.config.FIT_KEYS): a key
+    used elsewhere (the GCVS match radius, without GCVS) schedules nothing more; one it
+    takes (the epochs) schedules training again."""
+    _, config, _ = survey
+
+    def planned(training: dict) -> dict:
+        changed = tmp_path / "changed.yaml"
+        changed.write_text(yaml.safe_dump({**config, "training": training}))
+        out = snakemake("--configfile", str(changed), "--dry-run").stdout
+        return job_counts(out) if "Job stats:" in out else {}
+
+    baseline = planned(config["training"])
+    assert "train" not in baseline
+    assert planned({**config["training"], "gcvs_radius_arcsec": 30.0}) == baseline
+    assert planned({**config["training"], "epochs": 3}).get("train") == 1
+
+
 def test_lint_and_format():
     lint = snakemake("--lint", "--configfile", str(REPO / "config" / "demo.yaml"), check=False)
     assert lint.returncode == 0, lint.stdout + lint.stderr

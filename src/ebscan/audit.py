@@ -7,12 +7,13 @@ import csv
 import glob
 import os
 from collections import Counter
+from collections.abc import Mapping
 
 import h5py
 
 from ebscan.atomic import write_csv
 from ebscan.mast import read_download_report, read_manifest
-from ebscan.shards import _as_str
+from ebscan.shards import as_str
 
 AUDIT_FIELDS = (
     "product",
@@ -29,33 +30,63 @@ AUDIT_FIELDS = (
 )
 
 
-def audit_sector(results: str | os.PathLike, product: str, sector: int) -> dict:
+#: The files of a product's sector that the audit and the report read, by kind: its
+#: manifest, its chunks' download reports, shards and score tables, and its score table.
+SECTOR_FILES = ("manifest", "download_reports", "shards", "score_tables", "sector_scores")
+
+
+def sector_files(results: str | os.PathLike, product: str, sector: int) -> dict:
+    """The :data:`SECTOR_FILES` of a sector in a results folder as the workflow lays it
+    out, the chunks' files as found there (the command line's way; the workflow names
+    each file itself, ``workflow/rules/common.smk``)."""
+    results = os.fspath(results)
+    where = f"{product}/sector_{sector}"
+
+    def chunks(kind: str, suffix: str) -> list[str]:
+        return sorted(glob.glob(f"{results}/{kind}/{where}/chunk_*.{suffix}"))
+
+    return {
+        "manifest": f"{results}/manifests/{where}.csv",
+        "download_reports": chunks("downloads", "tsv"),
+        "shards": chunks("shards", "h5"),
+        "score_tables": chunks("scores", "csv"),
+        "sector_scores": f"{results}/scores/{where}.csv",
+    }
+
+
+def indexed_sector_files(named: object, index: int) -> dict:
+    """The :data:`SECTOR_FILES` of the ``index``-th surveyed sector from attributes named
+    ``<kind>_<index>`` (how the workflow's rules name their inputs)."""
+    return {kind: getattr(named, f"{kind}_{index}") for kind in SECTOR_FILES}
+
+
+def download_rows(files: Mapping) -> list[dict]:
+    """Every row of a sector's download reports (``files["download_reports"]``)."""
+    return [row for path in files["download_reports"] for row in read_download_report(path)]
+
+
+def audit_sector(product: str, sector: int, files: Mapping) -> dict:
     """Check one product's sector: manifest = downloaded + failed; downloaded = in shards
     + rejected.
 
-    Also: no file counted twice, every shard segment scored once.
+    Also: no file counted twice, every shard segment scored once. ``files`` holds the
+    sector's :data:`SECTOR_FILES` (:func:`sector_files` finds them in a results folder).
     """
-    results = os.fspath(results)
-    where = f"{product}/sector_{sector}"
-    manifest = {row["filename"] for row in read_manifest(f"{results}/manifests/{where}.csv")}
-    reports = [
-        row
-        for path in sorted(glob.glob(f"{results}/downloads/{where}/chunk_*.tsv"))
-        for row in read_download_report(path)
-    ]
+    manifest = {row["filename"] for row in read_manifest(files["manifest"])}
+    reports = download_rows(files)
     arrived = [r["filename"] for r in reports if r["status"] != "failed"]
     failed = [r["filename"] for r in reports if r["status"] == "failed"]
     with_segments: Counter = Counter()
     rejected: Counter = Counter()
     segments = 0
-    for path in sorted(glob.glob(f"{results}/shards/{where}/chunk_*.h5")):
+    for path in files["shards"]:
         with h5py.File(path, "r") as f:
-            names = [os.path.basename(p) for p in _as_str(f["segments"]["source_file"])]
+            names = [os.path.basename(p) for p in as_str(f["segments"]["source_file"])]
             segments += len(names)
             with_segments.update(set(names))
-            rejected.update(os.path.basename(p) for p in _as_str(f["rejects"]["source_file"]))
+            rejected.update(os.path.basename(p) for p in as_str(f["rejects"]["source_file"]))
     scored = 0
-    for path in glob.glob(f"{results}/scores/{where}/chunk_*.csv"):
+    for path in files["score_tables"]:
         with open(path, newline="") as handle:
             scored += sum(1 for _ in csv.DictReader(handle))
     problems = []

@@ -33,12 +33,12 @@ STAR_FIELDS = (
 )
 
 
-#: Columns of a segment score table that thresholding and the catalog read.
+#: Columns of a segment score table that thresholding reads.
 _SCORE_COLUMNS = ("tic", "sector", "segment", "score", "source_file")
 
 
-def _read_scores(path: str | os.PathLike) -> list[dict]:
-    return read_table(path, _SCORE_COLUMNS, "score table")
+def _read_scores(path: str | os.PathLike, extra: tuple[str, ...] = ()) -> list[dict]:
+    return read_table(path, _SCORE_COLUMNS + extra, "score table")
 
 
 def threshold_scores(
@@ -67,12 +67,14 @@ def threshold_scores(
 
 
 def build_catalog(
-    sector_csvs: Iterable[str | os.PathLike], threshold: float, stars_output: str | os.PathLike
+    sector_csvs: Iterable[str | os.PathLike], stars_output: str | os.PathLike
 ) -> list[dict]:
     """Aggregate segment scores per TIC across segments, sectors and products.
 
-    A long-period binary may eclipse in one sector and not in another, so a star is
-    a candidate when any of its segments reaches ``threshold``; the mean and the
+    The threshold is applied once, by :func:`threshold_scores`: a segment is above it
+    where its ``candidate`` column says so. A long-period binary may eclipse in one
+    sector and not in another, so a star is a candidate when any of its segments is
+    above the threshold; the mean and the
     count of sectors above show how consistent the evidence is. A star's 2-minute and
     full-frame-image light curves make one row: ``products`` and
     ``sectors_by_product`` (``spoc-2min:1,2;tess-spoc-ffi:14``) say what contributed,
@@ -84,13 +86,14 @@ def build_catalog(
     """
     stars: dict[int, dict] = {}
     for path in sector_csvs:
-        for row in _read_scores(path):
+        for row in _read_scores(path, ("candidate",)):
             tic = int(row["tic"])
             star = stars.setdefault(
                 tic,
                 {
                     "tic": tic,
                     "scores": [],
+                    "above_threshold": [],
                     "sectors": set(),
                     "above": set(),
                     "ra": "",
@@ -113,8 +116,9 @@ def build_catalog(
                 # stage measures periods over all sectors together.
                 star["files"].setdefault(source, None)
             star["scores"].append(score)
+            star["above_threshold"].append(bool(int(row["candidate"])))
             star["sectors"].add(sector)
-            if score >= threshold:
+            if star["above_threshold"][-1]:
                 star["above"].add(sector)
             for key in ("ra", "dec", "tmag"):
                 if not star[key] and row.get(key) and not math.isnan(float(row[key])):
@@ -131,7 +135,7 @@ def build_catalog(
                 "max_score": f"{max(scores):.6f}",
                 "mean_score": f"{sum(scores) / len(scores):.6f}",
                 "n_segments": len(scores),
-                "n_segments_above": sum(s >= threshold for s in scores),
+                "n_segments_above": sum(star["above_threshold"]),
                 "n_sectors": len(star["sectors"]),
                 "sectors": ";".join(map(str, sorted(star["sectors"]))),
                 "sectors_above": ";".join(map(str, sorted(star["above"]))),
@@ -140,7 +144,7 @@ def build_catalog(
                     f"{product}:{','.join(map(str, sorted(sectors)))}"
                     for product, sectors in sorted(star["products"].items())
                 ),
-                "candidate": int(max(scores) >= threshold),
+                "candidate": int(any(star["above_threshold"])),
                 "best_product": star["best"][4],
                 "best_sector": star["best"][1],
                 "best_segment": star["best"][2],

@@ -22,12 +22,29 @@ import numpy as np
 from astropy.io import ascii as astropy_ascii
 
 from ebscan.atomic import write_csv
+from ebscan.config import TrainingConfig
 from ebscan.tables import read_table
 
 LABEL_FIELDS = ("tic", "sector", "label", "subtype", "source", "reason")
-#: Labels the training and evaluation stages use; anything else is left out.
+#: The vocabulary of a labels table: the labels ebscan writes for the two classes that
+#: the training and evaluation stages use (:func:`label_class`); a row with any other
+#: label (``excluded``, ``planet-host``, ``corrupt``) stays out of training.
 POSITIVE = "EB"
 NEGATIVE = "non-EB"
+#: Labels read as negatives: ``non-EB``, and the shared 2-minute set's
+#: ``non-EB-unverified`` (no EB catalogue lists the star), so that such a table trains
+#: as it is; :func:`evaluation_labels` writes both as ``non-EB``.
+NEGATIVE_LABELS = frozenset({NEGATIVE, "non-EB-unverified"})
+
+
+def label_class(label: str) -> int | None:
+    """1 for an EB, 0 for a negative (:data:`NEGATIVE_LABELS`), ``None`` for a label
+    that stays out of training."""
+    if label == POSITIVE:
+        return 1
+    return 0 if label in NEGATIVE_LABELS else None
+
+
 #: ExoFOP TFOPWG dispositions of confirmed or known planets.
 PLANET_DISPOSITIONS = frozenset({"KP", "CP"})
 
@@ -136,7 +153,7 @@ def variable_labels(
     light_curves: list[dict],
     variables: list[dict],
     exclude_tics: set[int] = frozenset(),
-    radius_arcsec: float = 10.0,
+    radius_arcsec: float = TrainingConfig.gcvs_radius_arcsec,
 ) -> list[dict]:
     """Label as ``non-EB`` the light curves of known non-EB variables (by position).
 
@@ -185,7 +202,7 @@ def build_variable_labels(
     shards: Iterable[str | os.PathLike],
     gcvs: str | os.PathLike,
     exclude_labels: Iterable[str | os.PathLike] = (),
-    radius_arcsec: float = 10.0,
+    radius_arcsec: float = TrainingConfig.gcvs_radius_arcsec,
     server: str | None = None,
 ) -> list[dict]:
     """``non-EB`` labels for the shards' light curves of GCVS non-EB variables.
@@ -195,13 +212,12 @@ def build_variable_labels(
     never labelled.
     """
     from ebscan.shards import light_curve_positions
-    from ebscan.training import read_labels
 
     exclude = {
         tic
         for table in exclude_labels
         for (tic, _), row in read_labels(table).items()
-        if row["label"] != NEGATIVE
+        if label_class(row["label"]) != 0
     }
     return variable_labels(
         light_curve_positions(shards), read_gcvs(gcvs, server), exclude, radius_arcsec
@@ -329,8 +345,8 @@ def known_eb_tics(catalogs: CatalogSet) -> set[int]:
 def build_labels(
     catalogs: CatalogSet,
     manifests: Iterable[list[dict]] | None = None,
-    negative_ratio: float = 1.0,
-    seed: int = 42,
+    negative_ratio: float = TrainingConfig.negative_ratio,
+    seed: int = TrainingConfig.seed,
 ) -> tuple[list[dict], dict[str, int]]:
     """A labels table: catalogued EBs, minus planet hosts, plus sampled negatives.
 
@@ -429,7 +445,7 @@ def evaluation_labels(labels_csv: str | os.PathLike) -> list[dict]:
         original = row["label"]
         if original == "EB":
             label = POSITIVE
-        elif original.startswith("non-EB") or original in {"NONVAR", "GDOR", "DSCT", "RRLYR_C"}:
+        elif original in NEGATIVE_LABELS or original in {"NONVAR", "GDOR", "DSCT", "RRLYR_C"}:
             label = NEGATIVE
         else:
             label = "excluded"
@@ -446,6 +462,18 @@ def evaluation_labels(labels_csv: str | os.PathLike) -> list[dict]:
             }
         )
     return rows
+
+
+def read_labels(path: str | os.PathLike) -> dict[tuple[int, int], dict]:
+    """(tic, sector) -> row of a labels CSV with at least tic, sector, label columns.
+
+    Raises
+    ------
+    ebscan.errors.InputError
+        For an empty file or missing columns.
+    """
+    rows = read_table(path, ("tic", "sector", "label"), "labels table")
+    return {(int(r["tic"]), int(r["sector"])): r for r in rows if r["tic"] and r["sector"]}
 
 
 def write_labels(rows: list[dict], path: str | os.PathLike) -> None:

@@ -39,6 +39,20 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _add_retries(p: argparse.ArgumentParser, requests: str = "") -> None:
+    """``--retries`` and ``--timeout`` (the ``mast`` section's ``retries`` and
+    ``timeout_s``), ``requests`` saying which requests they apply to."""
+    from ebscan.config import MastConfig
+
+    p.add_argument("--retries", type=int, default=MastConfig.retries, help=requests or None)
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=MastConfig.timeout_s,
+        help=f"seconds{f' ({requests})' if requests else ''}",
+    )
+
+
 def _add_preprocess(p: argparse.ArgumentParser) -> None:
     from ebscan.periodogram import METHODS
     from ebscan.preprocess import PreprocessConfig
@@ -73,7 +87,9 @@ def _add_preprocess(p: argparse.ArgumentParser) -> None:
         help="light-curve vectors only; `ebscan gls` adds the GLS vectors later",
     )
     p.add_argument(
-        "--flux-column", default=None, help="flux column (default: PDCSAP_FLUX, else FLUX)"
+        "--flux-column",
+        default=defaults.flux_column,
+        help="flux column (default: PDCSAP_FLUX, else FLUX)",
     )
     p.set_defaults(handler=_preprocess, subparser=p, writes=("output",))
 
@@ -250,8 +266,7 @@ def _add_manifest(p: argparse.ArgumentParser) -> None:
         metavar="URL",
         help="with --search: a server answering like MAST's portal API (default MAST)",
     )
-    p.add_argument("--retries", type=int, default=5)
-    p.add_argument("--timeout", type=float, default=60.0, help="seconds")
+    _add_retries(p)
     p.set_defaults(handler=_manifest, subparser=p, writes=("output",))
 
 
@@ -326,24 +341,24 @@ def _listed(numbers: Iterable[int]) -> str:
 
 
 def _add_download(p: argparse.ArgumentParser) -> None:
-    from ebscan.mast import DOWNLOAD_URL, S3_DOWNLOAD_URL
+    from ebscan.config import MastConfig
+    from ebscan.mast import S3_DOWNLOAD_URL
 
     p.add_argument("--manifest", required=True, metavar="M.csv")
     p.add_argument("--dest", required=True, metavar="DIR")
     p.add_argument(
         "--download-url",
-        default=DOWNLOAD_URL,
+        default=MastConfig.download_url,
         help="template with {filename} or {uri} (default: MAST's Download/file "
         f"API; the S3 layout is {S3_DOWNLOAD_URL})",
     )
     p.add_argument(
         "--concurrency",
         type=_positive_int,
-        default=4,
-        help="simultaneous transfers (default 4; be polite to MAST)",
+        default=MastConfig.concurrency,
+        help=f"simultaneous transfers (default {MastConfig.concurrency}; be polite to MAST)",
     )
-    p.add_argument("--retries", type=int, default=5)
-    p.add_argument("--timeout", type=float, default=60.0, help="seconds")
+    _add_retries(p)
     p.add_argument(
         "--report",
         metavar="R.tsv",
@@ -402,6 +417,8 @@ def _download(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 def _add_labels(p: argparse.ArgumentParser) -> None:
+    from ebscan.config import TrainingConfig
+
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--catalogs", metavar="DIR", help="folder laid out like shared/catalogs")
     source.add_argument(
@@ -417,8 +434,8 @@ def _add_labels(p: argparse.ArgumentParser) -> None:
         metavar="M.csv",
         help="sector manifest(s) to keep positives and draw negatives from",
     )
-    p.add_argument("--negative-ratio", type=float, default=1.0)
-    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--negative-ratio", type=float, default=TrainingConfig.negative_ratio)
+    p.add_argument("--seed", type=int, default=TrainingConfig.seed)
     p.add_argument(
         "--shard", action="append", default=[], metavar="S.h5", help="shards to label (--gcvs)"
     )
@@ -429,7 +446,13 @@ def _add_labels(p: argparse.ArgumentParser) -> None:
         metavar="LABELS.csv",
         help="labels tables whose EBs and planet hosts --gcvs never labels",
     )
-    p.add_argument("--radius", type=float, default=10.0, metavar="ARCSEC", help="(--gcvs)")
+    p.add_argument(
+        "--radius",
+        type=float,
+        default=TrainingConfig.gcvs_radius_arcsec,
+        metavar="ARCSEC",
+        help="(--gcvs)",
+    )
     p.add_argument("--output", "-o", required=True, metavar="LABELS.csv")
     p.set_defaults(handler=_labels, subparser=p, writes=("output",))
 
@@ -484,7 +507,7 @@ def _add_audit(p: argparse.ArgumentParser) -> None:
 
 
 def _audit(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from ebscan.audit import AUDIT_FIELDS, audit_sector, surveyed_in, write_audit
+    from ebscan.audit import AUDIT_FIELDS, audit_sector, sector_files, surveyed_in, write_audit
     from ebscan.config import parse_sectors
 
     if not os.path.isdir(args.results):
@@ -501,7 +524,10 @@ def _audit(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     ]
     if not surveyed:
         parser.error(f"{args.results}: no sector manifests found (manifests/PRODUCT/sector_N.csv)")
-    rows = [audit_sector(args.results, product, sector) for product, sector in surveyed]
+    rows = [
+        audit_sector(product, sector, sector_files(args.results, product, sector))
+        for product, sector in surveyed
+    ]
     print("\t".join(AUDIT_FIELDS))
     for row in rows:
         print("\t".join(str(row[k]) for k in AUDIT_FIELDS))
@@ -514,12 +540,17 @@ def _audit(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 def _add_train(p: argparse.ArgumentParser) -> None:
+    from ebscan.config import TrainingConfig
+
     p.add_argument("--shards", nargs="+", required=True, metavar="SHARD.h5")
     p.add_argument("--labels", required=True, metavar="LABELS.csv")
     # Checked when the command runs: the registry imports Keras, which would
     # make every command, --help included, take seconds to start.
     p.add_argument(
-        "--model", default="calnet", metavar="NAME", help="a model of the registry (docs/models.md)"
+        "--model",
+        default=TrainingConfig.model,
+        metavar="NAME",
+        help="a model of the registry (docs/models.md)",
     )
     p.add_argument(
         "--hparams",
@@ -528,13 +559,13 @@ def _add_train(p: argparse.ArgumentParser) -> None:
         help="hyperparameter overrides, e.g. '{\"dense_units\": 256}'",
     )
     p.add_argument("--out", required=True, metavar="DIR")
-    p.add_argument("--epochs", type=_positive_int, default=30)
-    p.add_argument("--batch-size", type=_positive_int, default=128)
-    p.add_argument("--learning-rate", type=float, default=1e-3)
-    p.add_argument("--validation-fraction", type=float, default=0.2)
-    p.add_argument("--patience", type=_positive_int, default=5)
+    p.add_argument("--epochs", type=_positive_int, default=TrainingConfig.epochs)
+    p.add_argument("--batch-size", type=_positive_int, default=TrainingConfig.batch_size)
+    p.add_argument("--learning-rate", type=float, default=TrainingConfig.learning_rate)
+    p.add_argument("--validation-fraction", type=float, default=TrainingConfig.validation_fraction)
+    p.add_argument("--patience", type=_positive_int, default=TrainingConfig.patience)
     p.add_argument("--class-weight", action="store_true")
-    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--seed", type=int, default=TrainingConfig.seed)
     p.set_defaults(handler=_train, subparser=p, writes=("out",))
 
 
@@ -593,11 +624,13 @@ def _train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 def _add_evaluate(p: argparse.ArgumentParser) -> None:
+    from ebscan.config import SurveyConfig
+
     p.add_argument("--model", required=True, metavar="MODEL.keras")
     p.add_argument("--shards", nargs="+", required=True, metavar="SHARD.h5")
     p.add_argument("--labels", required=True, metavar="LABELS.csv")
     p.add_argument("--out", required=True, metavar="DIR")
-    p.add_argument("--threshold", type=float, default=0.9)
+    p.add_argument("--threshold", type=float, default=SurveyConfig.threshold)
     p.set_defaults(handler=_evaluate, subparser=p, writes=("out",))
 
 
@@ -626,8 +659,8 @@ def _evaluate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 def _add_score(p: argparse.ArgumentParser) -> None:
+    from ebscan.config import InferenceConfig, MastConfig
     from ebscan.inference import ENGINES
-    from ebscan.mast import DOWNLOAD_URL
 
     p.add_argument("files", nargs="*", metavar="FILE", help="light-curve FITS files")
     p.add_argument(
@@ -661,7 +694,7 @@ def _add_score(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--download-url",
-        default=DOWNLOAD_URL,
+        default=MastConfig.download_url,
         help="template with {filename} or {uri} for --tic downloads (default: MAST's)",
     )
     p.add_argument(
@@ -677,12 +710,11 @@ def _add_score(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--engine",
         choices=ENGINES,
-        default="auto",
+        default=InferenceConfig.engine,
         help="onnxruntime (fastest on CPU), keras (TensorFlow; GPU) or auto (keras "
         "when TensorFlow sees a GPU)",
     )
-    p.add_argument("--retries", type=int, default=5, help="for --tic searches and downloads")
-    p.add_argument("--timeout", type=float, default=60.0, help="seconds (--tic)")
+    _add_retries(p, "for --tic searches and downloads")
     p.set_defaults(handler=_score, subparser=p, writes=("output",))
 
 

@@ -9,6 +9,7 @@ import os
 import numpy as np
 
 from ebscan.atomic import atomic_open
+from ebscan.config import InferenceConfig, SurveyConfig
 
 
 def roc_curve(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -139,8 +140,8 @@ def evaluate_model(
     model_path: str | os.PathLike,
     rows: list[dict],
     out_dir: str | os.PathLike,
-    threshold: float = 0.9,
-    batch_size: int = 256,
+    threshold: float = SurveyConfig.threshold,
+    batch_size: int = InferenceConfig.batch_size,
 ) -> dict:
     """Score labelled shard rows (``ebscan.training.read_training_set`` form) and report.
 

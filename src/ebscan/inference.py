@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from ebscan.atomic import atomic_open
+from ebscan.config import InferenceConfig
+from ebscan.models.onnx_export import FEATURES, PROBABILITIES, to_onnx
 from ebscan.paths import recorded
 from ebscan.shards import current_segments, open_shard, source_paths
 
@@ -38,10 +40,6 @@ SCORE_FIELDS = (
 
 
 ENGINES = ("auto", "keras", "onnxruntime")
-
-#: Names in an exported ONNX graph: the classifier head's input and the output.
-FEATURES = "features"
-PROBABILITIES = "probabilities"
 
 #: Segments per micro-batch of :class:`OnnxPredictor`'s feature extractor.
 MICRO_BATCH = 4
@@ -154,8 +152,6 @@ class OnnxPredictor:
         cls, model, threads: int | None = None, micro_batch: int = MICRO_BATCH
     ) -> OnnxPredictor:
         """The predictor of a Keras model from :func:`ebscan.models.build` (or loaded)."""
-        from ebscan.models.onnx_export import to_onnx
-
         return cls(to_onnx(model), threads, micro_batch)
 
     @staticmethod
@@ -195,7 +191,7 @@ def _nvidia_gpu_visible() -> bool:
     return bool(glob.glob("/dev/nvidia[0-9]*"))
 
 
-def resolve_engine(engine: str = "auto") -> str:
+def resolve_engine(engine: str = InferenceConfig.engine) -> str:
     """``keras`` or ``onnxruntime``: what ``engine`` means on this machine.
 
     ``auto`` is ``keras`` when TensorFlow sees a GPU. TensorFlow is only asked (and
@@ -220,7 +216,7 @@ def resolve_engine(engine: str = "auto") -> str:
 
 
 def load_predictor(
-    path: str | os.PathLike, engine: str = "auto", threads: int | None = None
+    path: str | os.PathLike, engine: str = InferenceConfig.engine, threads: int | None = None
 ) -> KerasPredictor | OnnxPredictor:
     """A predictor for the model at ``path``, on ``engine``.
 
@@ -268,7 +264,10 @@ def load_predictor(
 
 
 def score_shard(
-    predictor, shard: str | os.PathLike, output: str | os.PathLike, batch_size: int = 256
+    predictor,
+    shard: str | os.PathLike,
+    output: str | os.PathLike,
+    batch_size: int = InferenceConfig.batch_size,
 ) -> int:
     """Write the EB score (softmax class 1) of every segment of ``shard`` as CSV, atomically.
 

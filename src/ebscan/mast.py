@@ -36,6 +36,7 @@ from tqdm import tqdm
 
 from ebscan import __version__
 from ebscan.atomic import atomic_open, write_csv
+from ebscan.config import MastConfig
 from ebscan.errors import LightCurveError, WriteError
 from ebscan.products import MAST_DOWNLOAD_URL, PRODUCTS, SPOC_2MIN, file_fields, identify
 from ebscan.tables import read_table
@@ -239,7 +240,12 @@ def retrying(
         attempt += 1
 
 
-def fetch_text(url: str, retries: int = 5, timeout: float = 60.0, backoff: float = 1.0) -> str:
+def fetch_text(
+    url: str,
+    retries: int = MastConfig.retries,
+    timeout: float = MastConfig.timeout_s,
+    backoff: float = 1.0,
+) -> str:
     """GET ``url`` as text, retrying transient failures.
 
     Raises
@@ -278,8 +284,8 @@ def sector_manifest(
     sector: int,
     bulk_script_url: str = SPOC_2MIN.bulk_script_url,
     tics: Iterable[int] | None = None,
-    retries: int = 5,
-    timeout: float = 60.0,
+    retries: int = MastConfig.retries,
+    timeout: float = MastConfig.timeout_s,
     product: str = SPOC_2MIN.name,
 ) -> tuple[list[dict], dict[str, int]]:
     """The light-curve files of one product and sector, optionally only of some TICs.
@@ -416,8 +422,8 @@ def download_file(
     filename: str,
     dest: str | os.PathLike,
     download_url: str = DOWNLOAD_URL,
-    retries: int = 5,
-    timeout: float = 60.0,
+    retries: int = MastConfig.retries,
+    timeout: float = MastConfig.timeout_s,
     backoff: float = 1.0,
     on_bytes: Callable[[int], None] | None = None,
     stop: threading.Event | None = None,
@@ -518,9 +524,9 @@ def download_files(
     filenames: Iterable[str],
     dest: str | os.PathLike,
     download_url: str = DOWNLOAD_URL,
-    concurrency: int = 4,
-    retries: int = 5,
-    timeout: float = 60.0,
+    concurrency: int = MastConfig.concurrency,
+    retries: int = MastConfig.retries,
+    timeout: float = MastConfig.timeout_s,
     backoff: float = 1.0,
     progress: bool = False,
 ) -> list[DownloadOutcome]:

@@ -27,6 +27,8 @@ import warnings
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from ebscan.config import InferenceConfig
+
 if TYPE_CHECKING:
     from astropy.table import Table
 
@@ -315,7 +317,7 @@ def score(
     tic: int | Iterable[int] | None = None,
     sectors: Iterable[int] | None = None,
     model: str | os.PathLike | None = None,
-    engine: str = "auto",
+    engine: str = InferenceConfig.engine,
     config: PreprocessConfig | None = None,
     per: str = "segment",
     jobs: int = 1,

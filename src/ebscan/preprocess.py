@@ -7,14 +7,15 @@ import os
 import signal
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from ebscan.config import PreprocessConfig
 from ebscan.errors import LightCurveError
 from ebscan.io import LightCurve, read_lightcurve
-from ebscan.periodogram import METHODS, calnet_period_grid, gls
-from ebscan.resample import SPLINE_MODES, clip_top, minmax, resample
+from ebscan.periodogram import calnet_period_grid, gls
+from ebscan.resample import clip_top, minmax, resample
 from ebscan.segments import (
     Segment,
     cadence_minutes,
@@ -22,93 +23,6 @@ from ebscan.segments import (
     longest_stretch,
     split_segments,
 )
-
-#: The paper's shortest segment, 2000 two-minute cadences, in days (2.78).
-PAPER_MIN_SEGMENT_DAYS = 2000 * 2 / 1440
-
-
-@dataclass(frozen=True)
-class PreprocessConfig:
-    """Every parameter of the preprocessing; stored in each shard's attributes.
-
-    Attributes
-    ----------
-    gap_days : float
-        Split where consecutive good cadences are further apart than this.
-    min_segment_days : float
-        Drop segments with fewer good cadences than this many days hold at the light
-        curve's own cadence (:meth:`min_points_at`): the paper's 2000 two-minute
-        cadences, which are 1200 at 200 seconds, 400 at 10 minutes and 134 at 30
-        minutes, so that one setting serves every cadence.
-    min_points : int or None
-        Drop segments with fewer good cadences than this at every cadence instead
-        (``None``: from ``min_segment_days``).
-    clip_percentile : float
-        Cadences at or above this flux percentile are dropped (flares).
-    n_lc : int
-        Length of the resampled light-curve vector.
-    spline_mode : str
-        ``'adaptive'``, ``'paper'`` or ``'calnet-code'`` (see
-        :mod:`ebscan.resample`).
-    knot_spacing_days, clip_sigma, clip_rounds
-        Options of the ``paper`` spline.
-    gls_method : str
-        A key of :data:`ebscan.periodogram.METHODS`.
-    flux_column : str or None
-        Column to read; ``None`` takes ``PDCSAP_FLUX``, else ``FLUX``.
-    """
-
-    gap_days: float = 0.75
-    min_segment_days: float = PAPER_MIN_SEGMENT_DAYS
-    min_points: int | None = None
-    clip_percentile: float = 99.0
-    n_lc: int = 4000
-    spline_mode: str = "adaptive"
-    knot_spacing_days: float = 0.02
-    clip_sigma: float = 3.0
-    clip_rounds: int = 3
-    gls_method: str = "finufft"
-    flux_column: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.spline_mode not in SPLINE_MODES:
-            raise ValueError(
-                f"spline_mode must be one of {sorted(SPLINE_MODES)}, not {self.spline_mode!r}"
-            )
-        if self.gls_method not in METHODS:
-            raise ValueError(
-                f"gls_method must be one of {sorted(METHODS)}, not {self.gls_method!r}"
-            )
-        for name in ("gap_days", "min_segment_days", "knot_spacing_days", "clip_sigma"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be positive, not {getattr(self, name)!r}")
-        for name in ("min_points", "n_lc"):
-            if getattr(self, name) is not None and getattr(self, name) < 4:
-                raise ValueError(f"{name} must be at least 4, not {getattr(self, name)!r}")
-        if not 0 < self.clip_percentile <= 100:
-            raise ValueError(f"clip_percentile must be in (0, 100], not {self.clip_percentile!r}")
-
-    def min_points_at(self, cadence: float) -> int:
-        """The fewest good cadences a segment needs at a cadence of ``cadence`` minutes:
-        ``min_points`` if set, else as many as ``min_segment_days`` holds (rounded up;
-        at least 4)."""
-        if self.min_points is not None:
-            return self.min_points
-        return max(math.ceil(self.min_segment_days / (cadence / 1440)), 4)
-
-    def spline_options(self) -> dict[str, float]:
-        """Keyword options of the configured spline mode."""
-        if self.spline_mode != "calnet-code":
-            return {
-                "knot_spacing_days": self.knot_spacing_days,
-                "clip_sigma": self.clip_sigma,
-                "clip_rounds": self.clip_rounds,
-            }
-        return {}
-
-    def as_attrs(self) -> dict[str, float | int | str]:
-        """The parameters as HDF5-storable attributes (``None`` becomes ``'auto'``)."""
-        return {k: ("auto" if v is None else v) for k, v in asdict(self).items()}
 
 
 @dataclass

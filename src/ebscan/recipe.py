@@ -53,6 +53,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from ebscan.atomic import atomic_open, write_csv
+from ebscan.config import InferenceConfig
 from ebscan.eclipses import EclipsePopulation
 from ebscan.injection import (
     bin_lightcurve,
@@ -443,7 +444,9 @@ def training_tables(work: Path, table: Path) -> tuple[Path, Path]:
     return paths[0], paths[1]
 
 
-def score_rows(predictor, rows: list[dict], batch_size: int = 256) -> np.ndarray:
+def score_rows(
+    predictor, rows: list[dict], batch_size: int = InferenceConfig.batch_size
+) -> np.ndarray:
     """Scores of shard rows (``shard``, ``row``), batch by batch."""
     import h5py
 
@@ -466,7 +469,7 @@ def score_rows(predictor, rows: list[dict], batch_size: int = 256) -> np.ndarray
     return scores
 
 
-def _logits(model, rows: list[dict], batch_size: int = 256) -> np.ndarray:
+def _logits(model, rows: list[dict], batch_size: int = InferenceConfig.batch_size) -> np.ndarray:
     """The output layer's logit difference (EB minus non-EB) for shard rows."""
     import keras
 

@@ -8,37 +8,33 @@ import html
 import io
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from ebscan.atomic import atomic_open
 
 
-def sector_summary(results: str | os.PathLike, product: str, sector: int) -> dict:
-    """Counts of one product's sector: manifest, downloads, shards, rejects, candidates."""
-    import glob
+def sector_summary(product: str, sector: int, files: Mapping) -> dict:
+    """Counts of one product's sector: manifest, downloads, shards, rejects, candidates.
 
+    ``files`` holds the sector's :data:`ebscan.audit.SECTOR_FILES`.
+    """
     import h5py
 
-    from ebscan.mast import read_download_report, read_manifest
+    from ebscan.audit import download_rows
+    from ebscan.mast import read_manifest
 
-    results = os.fspath(results)
-    where = f"{product}/sector_{sector}"
-    downloads = [
-        row
-        for path in sorted(glob.glob(f"{results}/downloads/{where}/chunk_*.tsv"))
-        for row in read_download_report(path)
-    ]
+    downloads = download_rows(files)
     segments = rejects = 0
-    for path in glob.glob(f"{results}/shards/{where}/chunk_*.h5"):
+    for path in files["shards"]:
         with h5py.File(path, "r") as f:
             segments += f["segments"].shape[0]
             rejects += f["rejects"].shape[0]
-    with open(f"{results}/scores/{where}.csv", newline="") as handle:
+    with open(files["sector_scores"], newline="") as handle:
         flagged = sum(int(r["candidate"]) for r in csv.DictReader(handle))
     return {
         "product": product,
         "sector": sector,
-        "light curves": len(read_manifest(f"{results}/manifests/{where}.csv")),
+        "light curves": len(read_manifest(files["manifest"])),
         "downloaded": sum(r["status"] != "failed" for r in downloads),
         "failed downloads": sum(r["status"] == "failed" for r in downloads),
         "rejected": rejects,

@@ -35,11 +35,12 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ebscan.config import PreprocessConfig
 from ebscan.errors import LightCurveError
 
 
 def clip_top(
-    time: np.ndarray, flux: np.ndarray, percentile: float = 99.0
+    time: np.ndarray, flux: np.ndarray, percentile: float = PreprocessConfig.clip_percentile
 ) -> tuple[np.ndarray, np.ndarray]:
     """Drop the brightest cadences (flares); never the faintest (eclipses).
 
@@ -95,10 +96,10 @@ def _lsq_spline(time: np.ndarray, flux: np.ndarray, spacing: float):
 def resample_paper(
     time: np.ndarray,
     flux: np.ndarray,
-    n_points: int = 4000,
-    knot_spacing_days: float = 0.02,
-    clip_sigma: float = 3.0,
-    clip_rounds: int = 3,
+    n_points: int = PreprocessConfig.n_lc,
+    knot_spacing_days: float = PreprocessConfig.knot_spacing_days,
+    clip_sigma: float = PreprocessConfig.clip_sigma,
+    clip_rounds: int = PreprocessConfig.clip_rounds,
     clip_below: bool = True,
 ) -> np.ndarray:
     """Least-squares cubic spline with iterative sigma clipping (the paper's method).
@@ -143,7 +144,9 @@ def resample_paper(
     return minmax(spline(grid))
 
 
-def resample_calnet_code(time: np.ndarray, flux: np.ndarray, n_points: int = 4000) -> np.ndarray:
+def resample_calnet_code(
+    time: np.ndarray, flux: np.ndarray, n_points: int = PreprocessConfig.n_lc
+) -> np.ndarray:
     """Interpolating cubic spline on time rescaled to [0, 1] (the reference code)."""
     from scipy.interpolate import InterpolatedUnivariateSpline
 
@@ -155,10 +158,10 @@ def resample_calnet_code(time: np.ndarray, flux: np.ndarray, n_points: int = 400
 def resample_adaptive(
     time: np.ndarray,
     flux: np.ndarray,
-    n_points: int = 4000,
-    knot_spacing_days: float = 0.02,
-    clip_sigma: float = 3.0,
-    clip_rounds: int = 3,
+    n_points: int = PreprocessConfig.n_lc,
+    knot_spacing_days: float = PreprocessConfig.knot_spacing_days,
+    clip_sigma: float = PreprocessConfig.clip_sigma,
+    clip_rounds: int = PreprocessConfig.clip_rounds,
 ) -> np.ndarray:
     """The paper's spline clipped above the fit only, or the interpolant for coarse cadences.
 
@@ -184,8 +187,8 @@ SPLINE_MODES: dict[str, Callable[..., np.ndarray]] = {
 def resample(
     time: np.ndarray,
     flux: np.ndarray,
-    n_points: int = 4000,
-    mode: str = "adaptive",
+    n_points: int = PreprocessConfig.n_lc,
+    mode: str = PreprocessConfig.spline_mode,
     *,
     path: str = "<memory>",
     **options: float,
@@ -197,7 +200,7 @@ def resample(
     time, flux : numpy.ndarray
         One segment after top clipping.
     n_points : int
-        Output length (4000 for CALNet).
+        Output length (``PreprocessConfig.n_lc`` for CALNet).
     mode : {'adaptive', 'paper', 'calnet-code'}
         See the module docstring.
     path : str

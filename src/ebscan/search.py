@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from ebscan.config import MastConfig
 from ebscan.mast import (
     DOWNLOAD_URL,
     TRANSIENT,
@@ -79,8 +80,8 @@ def find_light_curves(
     tics: Iterable[int],
     sectors: Iterable[int] | None = None,
     mast_url: str | None = None,
-    retries: int = 5,
-    timeout: float = 60.0,
+    retries: int = MastConfig.retries,
+    timeout: float = MastConfig.timeout_s,
     backoff: float = 1.0,
 ) -> list[dict]:
     """The 2-minute SPOC light curves of some stars at MAST, as a manifest.
@@ -173,8 +174,8 @@ def fetch_light_curves(
     cache: str | os.PathLike | None = None,
     mast_url: str | None = None,
     download_url: str = DOWNLOAD_URL,
-    retries: int = 5,
-    timeout: float = 60.0,
+    retries: int = MastConfig.retries,
+    timeout: float = MastConfig.timeout_s,
     progress: bool = False,
 ) -> list[Fetched]:
     """Find stars' light curves at MAST (:func:`find_light_curves`) and download them.

@@ -317,7 +317,8 @@ def current_segments(table: np.ndarray) -> np.ndarray:
     return rows
 
 
-def _as_str(values: Iterable) -> list[str]:
+def as_str(values: Iterable) -> list[str]:
+    """Strings of an HDF5 string column (h5py reads them as bytes)."""
     return [v.decode() if isinstance(v, bytes) else str(v) for v in values]
 
 
@@ -344,7 +345,7 @@ def open_shard(path: str | os.PathLike) -> h5py.File:
 
 def source_paths(shard: h5py.File, stored: Iterable) -> list[str]:
     """The absolute paths that ``source_file`` values read from an open shard name."""
-    names = _as_str(stored)
+    names = as_str(stored)
     if shard.attrs.get("format_version", 1) < 2:
         # Format 1 kept the paths as given to the command, relative to its working
         # directory, which is the best guess there is.
@@ -381,7 +382,7 @@ def read_shard(path: str | os.PathLike) -> dict:
             if name == "segments":
                 table = current_segments(table)
             decoded = {
-                field: _as_str(table[field]) if table.dtype[field].kind == "O" else table[field]
+                field: as_str(table[field]) if table.dtype[field].kind == "O" else table[field]
                 for field in table.dtype.names
             }
             decoded["source_file"] = source_paths(f, table["source_file"])

@@ -13,27 +13,13 @@ import h5py
 import numpy as np
 
 from ebscan.atomic import atomic_open, write_csv
+from ebscan.catalogs import label_class, read_labels
+from ebscan.config import TrainingConfig
 from ebscan.paths import recorded, resolved
 from ebscan.shards import open_shard
 from ebscan.tables import read_table
 
-#: Label strings of the two classes; rows with any other label (``excluded``, a planet
-#: host, a corrupt file) are left out of training.
-POSITIVE_LABELS = frozenset({"EB"})
-NEGATIVE_LABELS = frozenset({"non-EB", "non-EB-unverified"})
 TRAINING_FIELDS = ("shard", "row", "tic", "sector", "segment", "label", "subtype")
-
-
-def read_labels(path: str | os.PathLike) -> dict[tuple[int, int], dict]:
-    """(tic, sector) -> row of a labels CSV with at least tic, sector, label columns.
-
-    Raises
-    ------
-    ebscan.errors.InputError
-        For an empty file or missing columns.
-    """
-    rows = read_table(path, ("tic", "sector", "label"), "labels table")
-    return {(int(r["tic"]), int(r["sector"])): r for r in rows if r["tic"] and r["sector"]}
 
 
 def build_training_set(
@@ -62,8 +48,8 @@ def build_training_set(
             if label is None:
                 counts["unlabelled"] += 1
                 continue
-            positive = label["label"] in POSITIVE_LABELS
-            if not positive and label["label"] not in NEGATIVE_LABELS:
+            positive = label_class(label["label"])
+            if positive is None:
                 counts["excluded"] += 1
                 continue
             counts["positive" if positive else "negative"] += 1
@@ -286,7 +272,10 @@ def training_fingerprint(tables: Iterable[str | os.PathLike], settings: dict) ->
     return digest.hexdigest()
 
 
-def _read_checkpoint(folder: str, fingerprint: str) -> dict | None:
+def read_checkpoint(folder: str, fingerprint: str) -> dict | None:
+    """The state of an interrupted training run checkpointed in ``folder``, or ``None``
+    when there is none or it was made with other tables or settings (``fingerprint``,
+    :func:`training_fingerprint`)."""
     try:
         with open(os.path.join(folder, "state.json")) as handle:
             state = json.load(handle)
@@ -295,18 +284,42 @@ def _read_checkpoint(folder: str, fingerprint: str) -> dict | None:
     return state if state.get("fingerprint") == fingerprint else None
 
 
+def input_lengths(shards: Iterable[str | os.PathLike]) -> dict[str, int]:
+    """A model's input lengths, ``lc_length`` and ``gls_length``, as the shards record them.
+
+    The light-curve length is the ``n_lc`` the shards were made with (an attribute of
+    each), the periodogram's the number of its trial periods (``gls_period``), so that
+    a model always fits the vectors it is trained on.
+
+    Raises
+    ------
+    ValueError
+        Naming a shard whose lengths differ from the others'.
+    """
+    lengths: dict[str, int] = {}
+    for shard in sorted({os.fspath(s) for s in shards}):
+        with open_shard(shard) as f:
+            found = {"lc_length": int(f.attrs["n_lc"])}
+            if "gls_period" in f:
+                found["gls_length"] = int(f["gls_period"].shape[0])
+        if lengths and found != lengths:
+            raise ValueError(f"{shard}: vectors of lengths {found}, other shards' {lengths}")
+        lengths = found
+    return lengths
+
+
 def train_model(
     training_csv: str | os.PathLike,
     out_dir: str | os.PathLike,
-    model: str = "calnet",
+    model: str = TrainingConfig.model,
     hparams: dict | None = None,
-    epochs: int = 30,
-    batch_size: int = 128,
-    learning_rate: float = 1e-3,
-    validation_fraction: float = 0.2,
-    patience: int = 5,
-    class_weight: bool = False,
-    seed: int = 42,
+    epochs: int = TrainingConfig.epochs,
+    batch_size: int = TrainingConfig.batch_size,
+    learning_rate: float = TrainingConfig.learning_rate,
+    validation_fraction: float = TrainingConfig.validation_fraction,
+    patience: int = TrainingConfig.patience,
+    class_weight: bool = TrainingConfig.class_weight,
+    seed: int = TrainingConfig.seed,
     validation_csv: str | os.PathLike | None = None,
 ) -> dict:
     """Train a registry model from a training table; write ``model.keras`` and ``model.json``.
@@ -316,7 +329,7 @@ def train_model(
     run gets. Early stopping watches the validation loss and restores the best weights.
     The validation segments are a ``validation_fraction`` of the table's stars, or,
     given ``validation_csv``, the rows of that table (all of ``training_csv`` then
-    trains).
+    trains). The model's input lengths are the shards' (:func:`input_lengths`).
 
     Returns
     -------
@@ -330,10 +343,6 @@ def train_model(
     keras.utils.set_random_seed(seed)
     out_dir = os.fspath(out_dir)
     os.makedirs(out_dir, exist_ok=True)
-    resolved = resolve_hparams(model, **(hparams or {}))
-    inputs = [
-        name for name, key in (("lc", "use_lc"), ("gls", "use_gls")) if resolved.get(key, True)
-    ]
     rows = read_training_set(training_csv)
     if not rows:
         raise ValueError(f"{training_csv}: no labelled segments to train on")
@@ -345,6 +354,14 @@ def train_model(
         raise ValueError(
             f"{training_csv}: no star left for validation; add stars or raise the fraction"
         )
+    lengths = input_lengths(row["shard"] for row in [*rows, *val_rows])
+    stated = {k: v for k, v in (hparams or {}).items() if k in lengths and v != lengths[k]}
+    if stated:
+        raise ValueError(f"hparams {stated} differ from the shards' vector lengths {lengths}")
+    resolved = resolve_hparams(model, **{**lengths, **(hparams or {})})
+    inputs = [
+        name for name, key in (("lc", "use_lc"), ("gls", "use_gls")) if resolved.get(key, True)
+    ]
     optimisation = {
         "batch_size": batch_size,
         "learning_rate": learning_rate,
@@ -358,7 +375,7 @@ def train_model(
     backup = os.path.join(out_dir, "backup")
     tables = [training_csv] if validation_csv is None else [training_csv, validation_csv]
     fingerprint = training_fingerprint(tables, settings)
-    state = _read_checkpoint(backup, fingerprint)
+    state = read_checkpoint(backup, fingerprint)
     if state is None:
         shutil.rmtree(backup, ignore_errors=True)
     first_epoch = 0 if state is None else state["epoch"]

@@ -9,7 +9,7 @@ from ebscan.vetting import write_vetting_page
 
 with job_log(snakemake):
     params = snakemake.params
-    candidates = build_catalog(snakemake.input, params.threshold, snakemake.output.stars)
+    candidates = build_catalog(snakemake.input, snakemake.output.stars)
     catalogs = CatalogSet(Path(params.catalogs)) if params.catalogs else None
     rows = enrich(
         candidates,

@@ -34,9 +34,12 @@ import os
 import numpy as np
 
 from ebscan.atomic import atomic_open
-from ebscan.inference import FEATURES, PROBABILITIES
 
 OPSET = 18
+#: Names in an exported graph: the classifier head's input and the output
+#: (:class:`ebscan.inference.OnnxPredictor` splits the graph there).
+FEATURES = "features"
+PROBABILITIES = "probabilities"
 
 #: Tile count of tiled sequences (see the module's docstring). CALNet with its LC
 #: branch in 25 tiles of 160, 40 and 10 samples scored 460 segments/s at batch 256 on

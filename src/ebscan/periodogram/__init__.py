@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ebscan.config import GlsConfig
 from ebscan.periodogram.implementations import METHODS
 
 
@@ -25,7 +26,7 @@ def calnet_period_grid() -> np.ndarray:
 
 
 def gls(
-    time: np.ndarray, flux: np.ndarray, period: np.ndarray, method: str = "finufft"
+    time: np.ndarray, flux: np.ndarray, period: np.ndarray, method: str = GlsConfig.method
 ) -> np.ndarray:
     """Floating-mean generalized Lomb-Scargle power at the given periods.
 
