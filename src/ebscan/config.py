@@ -82,8 +82,11 @@ class GlsConfig:
     method: str = "finufft"
 
 
-#: The paper's shortest segment, 2000 two-minute cadences, in days (2.78).
-PAPER_MIN_SEGMENT_DAYS = 2000 * 2 / 1440
+#: The paper's shortest segment, 2000 two-minute cadences: the fewest cadences where a
+#: light curve's cadence is not given (:func:`ebscan.segments.split_segments`), and in
+#: days (2.78) the default of ``min_segment_days``.
+PAPER_MIN_POINTS = 2000
+PAPER_MIN_SEGMENT_DAYS = PAPER_MIN_POINTS * 2 / 1440
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ebscan.config import PAPER_MIN_POINTS, PreprocessConfig
 from ebscan.errors import LightCurveError
 from ebscan.io import LightCurve
 
@@ -82,13 +83,16 @@ def _stretch_bounds(time: np.ndarray, gap_days: float) -> np.ndarray:
     return np.concatenate(([0], breaks, [len(time)]))
 
 
-def longest_stretch(time: np.ndarray, gap_days: float = 0.75) -> int:
+def longest_stretch(time: np.ndarray, gap_days: float = PreprocessConfig.gap_days) -> int:
     """Number of cadences in the longest gap-free stretch."""
     return int(np.diff(_stretch_bounds(time, gap_days)).max())
 
 
 def split_segments(
-    time: np.ndarray, flux: np.ndarray, gap_days: float = 0.75, min_points: int = 2000
+    time: np.ndarray,
+    flux: np.ndarray,
+    gap_days: float = PreprocessConfig.gap_days,
+    min_points: int = PAPER_MIN_POINTS,
 ) -> list[Segment]:
     """Split at gaps longer than ``gap_days`` and keep stretches of ``min_points`` or more.
 
