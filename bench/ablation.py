@@ -30,7 +30,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np
 
 from ebscan.evaluation import binary_metrics
-from ebscan.inference import KerasPredictor, load_model
+from ebscan.inference import KerasPredictor
+from ebscan.models import load_model
 from ebscan.recipe import HIDDEN_EB, per_light_curve, read_examples, score_rows, training_tables
 from ebscan.training import train_model
 

@@ -139,7 +139,7 @@ def assert_same_shard(a: Path, b: Path) -> None:
 
 def assert_same_weights(a: Path, b: Path) -> None:
     """The models trained into two results folders have bit-identical weights."""
-    from ebscan.inference import load_model
+    from ebscan.models import load_model
 
     x, y = (load_model(results / "model" / "model.keras") for results in (a, b))
     for u, v in zip(x.get_weights(), y.get_weights(), strict=True):

@@ -151,7 +151,7 @@ def evaluate_model(
     """
     import h5py
 
-    from ebscan.inference import load_model
+    from ebscan.models import load_model
 
     model = load_model(model_path)
     names = [t.name for t in model.inputs]

@@ -19,6 +19,7 @@ import numpy as np
 
 from ebscan.atomic import atomic_open
 from ebscan.config import InferenceConfig
+from ebscan.models import load_model
 from ebscan.models.onnx_export import FEATURES, PROBABILITIES, to_onnx
 from ebscan.paths import recorded
 from ebscan.shards import current_segments, open_shard, source_paths
@@ -57,15 +58,6 @@ def model_identity(path: str | os.PathLike) -> str:
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
     name = f"pretrained/{path.name}" if path.resolve().parent == PRETRAINED.resolve() else path.name
     return f"{name} sha256:{digest}"
-
-
-def load_model(path: str | os.PathLike):
-    """Load a ``.keras`` model saved by :func:`ebscan.training.train_model`."""
-    import keras
-
-    import ebscan.models.calnet  # noqa: F401  (registers the custom layers)
-
-    return keras.models.load_model(path)
 
 
 class KerasPredictor:

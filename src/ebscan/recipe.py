@@ -515,8 +515,7 @@ def calibrate(model, slope: float, offset: float) -> None:
 
 def train_and_calibrate(config: RecipeConfig, work: Path, table: Path) -> Path:
     """Train, calibrate on the validation examples, export to ONNX; return the model folder."""
-    from ebscan.inference import load_model
-    from ebscan.models import build
+    from ebscan.models import build, load_model
     from ebscan.models.onnx_export import export_onnx
     from ebscan.training import train_model
 

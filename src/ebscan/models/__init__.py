@@ -13,6 +13,7 @@ the model is resolved or built.
 
 from __future__ import annotations
 
+import os
 from importlib import import_module
 from types import ModuleType
 
@@ -69,7 +70,16 @@ def input_names(hparams: dict) -> list[str]:
     return [key for key, flag in (("lc", "use_lc"), ("gls", "use_gls")) if hparams[flag]]
 
 
-__all__ = ["MODELS", "build", "input_names", "resolve_hparams"]
+def load_model(path: str | os.PathLike):
+    """Load a ``.keras`` model saved by :func:`ebscan.training.train_model`."""
+    import keras
+
+    import ebscan.models.calnet  # noqa: F401  (registers the custom layers)
+
+    return keras.models.load_model(path)
+
+
+__all__ = ["MODELS", "build", "input_names", "load_model", "resolve_hparams"]
 
 
 def limit_threads(threads: int) -> None:

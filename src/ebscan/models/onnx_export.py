@@ -632,7 +632,7 @@ def export_onnx(keras_path: str | os.PathLike, onnx_path: str | os.PathLike) -> 
     from onnx import helper
 
     from ebscan import __version__
-    from ebscan.inference import load_model
+    from ebscan.models import load_model
 
     exported = to_onnx(load_model(keras_path))
     with open(keras_path, "rb") as handle:
