@@ -111,8 +111,8 @@ def main() -> None:
         f"{load_before:.2f} before and {load_after:.2f} after (2 cores shared with other "
         "work). The target is under 0.5 s for `ebscan --help` and the commands that do not "
         "train or score, with no TensorFlow line unless `--verbose`. `preprocess` and "
-        "`score` build their options from ebscan.preprocess (defaults, spline modes, GLS "
-        "methods), which imports SciPy's interpolation (about half of their time): the "
+        "`score` build their options from ebscan.lightcurves.preprocess (defaults, spline "
+        "modes, GLS methods), which imports SciPy's interpolation (about half of their time): the "
         "commands need it to run, and their `--help` pays it too."
     )
     record("Command-line start-up (bench/cli_startup.py)", columns, rows, note)

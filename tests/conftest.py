@@ -60,8 +60,8 @@ def tess_spoc_sector(folders: list[Path], sector: int, files: Path, limit: int =
     """Link the shared 30-minute light curves of ``sector`` into ``files`` under the names
     MAST gives TESS-SPOC light curves; returns the names, sorted (the first ``limit``
     only, if given)."""
-    from ebscan.io import read_lightcurve
-    from ebscan.products import TESS_SPOC_FFI
+    from ebscan.acquire.products import TESS_SPOC_FFI
+    from ebscan.lightcurves.io import read_lightcurve
 
     files.mkdir(parents=True, exist_ok=True)
     names = {}

@@ -108,7 +108,7 @@ def test_the_schema_accepts_the_models_of_the_registry():
 
 
 def test_the_train_rule_passes_what_train_model_takes():
-    from ebscan.training import train_model
+    from ebscan.learn.training import train_model
 
     assert set(FIT_KEYS) <= set(inspect.signature(train_model).parameters)
     assert set(FIT_KEYS) <= {field.name for field in dataclasses.fields(TrainingConfig)}

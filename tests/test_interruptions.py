@@ -16,8 +16,8 @@ import pytest
 import yaml
 
 from ebscan.demo import serve
-from ebscan.simulate import build_mirror
-from ebscan.training import read_checkpoint, training_fingerprint
+from ebscan.learn.training import read_checkpoint, training_fingerprint
+from ebscan.sim.simulate import build_mirror
 
 from conftest import assert_same_shard, assert_same_text, assert_same_weights, survey_config
 

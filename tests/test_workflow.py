@@ -16,8 +16,8 @@ pytest.importorskip("snakemake")
 pytest.importorskip("keras")
 
 from ebscan.demo import cores_args, serve
-from ebscan.shards import read_shard
-from ebscan.simulate import build_mirror
+from ebscan.lightcurves.shards import read_shard
+from ebscan.sim.simulate import build_mirror
 
 from conftest import (
     REPO,
@@ -291,7 +291,7 @@ def test_simulated_augmentation_takes_its_share(survey, tmp_path):
 
 def test_nothing_to_train_on_scores_with_the_pretrained_model(survey, tmp_path):
     """Without labels, catalogs or a model, the survey scores with the shipped CALNet."""
-    from ebscan.pretrained import pretrained_model
+    from ebscan.learn.pretrained import pretrained_model
 
     _, config, _ = survey
     results = tmp_path / "results"
@@ -305,7 +305,7 @@ def test_nothing_to_train_on_scores_with_the_pretrained_model(survey, tmp_path):
     assert "train.log" not in logs and "export_onnx.log" not in logs
     assert len(list((results / "logs" / "infer" / "spoc-2min" / "sector_1").iterdir())) == 2
     # The same scores as scoring the shard directly with the packaged ONNX model.
-    from ebscan.inference import load_predictor, score_shard
+    from ebscan.survey.inference import load_predictor, score_shard
 
     direct = tmp_path / "direct.csv"
     predictor = load_predictor(pretrained_model("onnxruntime"), "onnxruntime")

@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 
-from ebscan.products import MAST_DOWNLOAD_URL, SPOC_2MIN, get_product
+from ebscan.acquire.products import MAST_DOWNLOAD_URL, SPOC_2MIN, get_product
 
 _RANGE = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$")
 
@@ -76,14 +76,14 @@ class GlsConfig:
     Attributes
     ----------
     method : str
-        A key of :data:`ebscan.periodogram.METHODS`: ``finufft`` or ``direct``.
+        A key of :data:`ebscan.lightcurves.periodogram.METHODS`: ``finufft`` or ``direct``.
     """
 
     method: str = "finufft"
 
 
 #: The paper's shortest segment, 2000 two-minute cadences: the fewest cadences where a
-#: light curve's cadence is not given (:func:`ebscan.segments.split_segments`), and in
+#: light curve's cadence is not given (:func:`ebscan.lightcurves.segments.split_segments`), and in
 #: days (2.78) the default of ``min_segment_days``.
 PAPER_MIN_POINTS = 2000
 PAPER_MIN_SEGMENT_DAYS = PAPER_MIN_POINTS * 2 / 1440
@@ -112,11 +112,11 @@ class PreprocessConfig:
         Length of the resampled light-curve vector.
     spline_mode : str
         ``'adaptive'``, ``'paper'`` or ``'calnet-code'`` (see
-        :mod:`ebscan.resample`).
+        :mod:`ebscan.lightcurves.resample`).
     knot_spacing_days, clip_sigma, clip_rounds
         Options of the ``paper`` spline.
     gls_method : str
-        A key of :data:`ebscan.periodogram.METHODS` (the ``gls`` section's ``method``).
+        A key of :data:`ebscan.lightcurves.periodogram.METHODS` (the ``gls`` section's ``method``).
     flux_column : str or None
         Column to read; ``None`` (``null`` in the config, ``'auto'`` in a shard's
         attributes) takes ``PDCSAP_FLUX``, else ``FLUX``.
@@ -136,8 +136,8 @@ class PreprocessConfig:
 
     def __post_init__(self) -> None:
         # Imported here: the modules that check these names import this one.
-        from ebscan.periodogram import METHODS
-        from ebscan.resample import SPLINE_MODES
+        from ebscan.lightcurves.periodogram import METHODS
+        from ebscan.lightcurves.resample import SPLINE_MODES
 
         if self.spline_mode not in SPLINE_MODES:
             raise ValueError(
@@ -240,7 +240,7 @@ class TrainingConfig:
     seed: int = 42
 
 
-#: The ``training`` keys that :func:`ebscan.training.train_model` takes: the ``train``
+#: The ``training`` keys that :func:`ebscan.learn.training.train_model` takes: the ``train``
 #: rule receives only these, so that changing how labels are made does not retrain
 #: a model whose training table stays the same.
 FIT_KEYS = (
@@ -282,7 +282,8 @@ class InferenceConfig:
     batch_size : int
         Segments per prediction batch (memory is bounded by it).
     engine : str
-        ``'auto'``, ``'keras'`` or ``'onnxruntime'`` (:func:`ebscan.inference.resolve_engine`).
+        ``'auto'``, ``'keras'`` or ``'onnxruntime'``
+        (:func:`ebscan.survey.inference.resolve_engine`).
     """
 
     batch_size: int = 256
@@ -321,7 +322,7 @@ def survey_products(products: Mapping[str, dict | None], sectors: Iterable[int |
     Parameters
     ----------
     products : mapping
-        Product name (:data:`ebscan.products.PRODUCTS`) -> its options or None:
+        Product name (:data:`ebscan.acquire.products.PRODUCTS`) -> its options or None:
         ``sectors`` (default: ``sectors``) and ``bulk_script_url`` (default: MAST's
         script for the product); ``False`` leaves the product out (a config file given
         on the command line adds to ``config/config.yaml``'s products, never removes).

@@ -6,9 +6,9 @@ from snakemake.utils import validate
 
 from ebscan.config import FIT_KEYS, parse_sectors, survey_products
 from ebscan.lock import ResultsLock, ResultsLocked
-from ebscan.mast import read_manifest
-from ebscan.pretrained import pretrained_model
-from ebscan.products import PRODUCTS
+from ebscan.acquire.mast import read_manifest
+from ebscan.learn.pretrained import pretrained_model
+from ebscan.acquire.products import PRODUCTS
 
 validate(config, "../schemas/config.schema.yaml")
 
@@ -120,7 +120,7 @@ def surveyed(pattern, pairs=SURVEYED):
 
 def sector_files(product, sector):
     """The files of a product's sector that audit and report read, by kind
-    (ebscan.audit.SECTOR_FILES)."""
+    (ebscan.survey.audit.SECTOR_FILES)."""
 
     def chunked(folder, suffix):
         return chunk_files(
@@ -140,7 +140,7 @@ def sector_files(product, sector):
 
 def surveyed_files(wildcards):
     """sector_files of every surveyed sector, named <kind>_<index in SURVEYED>: the
-    explicit inputs of audit and report (ebscan.audit.indexed_sector_files)."""
+    explicit inputs of audit and report (ebscan.survey.audit.indexed_sector_files)."""
     return {
         f"{kind}_{index}": files
         for index, (product, sector) in enumerate(SURVEYED)

@@ -1,5 +1,5 @@
-from ebscan.audit import audit_sector, indexed_sector_files, write_audit
 from ebscan.logs import job_log
+from ebscan.survey.audit import audit_sector, indexed_sector_files, write_audit
 
 with job_log(snakemake):
     rows = [

@@ -1,11 +1,11 @@
 from pathlib import Path
 
-from ebscan.candidates import enrich, write_catalog
-from ebscan.catalog import build_catalog
-from ebscan.catalogs import CatalogSet
 from ebscan.config import preprocess_config
+from ebscan.labels.catalogs import CatalogSet
 from ebscan.logs import job_log
-from ebscan.vetting import write_vetting_page
+from ebscan.survey.candidates import enrich, write_catalog
+from ebscan.survey.catalog import build_catalog
+from ebscan.survey.vetting import write_vetting_page
 
 with job_log(snakemake):
     params = snakemake.params

@@ -1,6 +1,6 @@
-from ebscan.audit import indexed_sector_files
 from ebscan.logs import job_log
-from ebscan.report import sector_summary, write_report
+from ebscan.survey.audit import indexed_sector_files
+from ebscan.survey.report import sector_summary, write_report
 
 with job_log(snakemake):
     params = snakemake.params

@@ -1,6 +1,6 @@
+from ebscan.learn.training import train_model
 from ebscan.logs import job_log
 from ebscan.models import limit_threads
-from ebscan.training import train_model
 
 with job_log(snakemake):
     limit_threads(snakemake.threads)

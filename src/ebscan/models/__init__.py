@@ -71,7 +71,7 @@ def input_names(hparams: dict) -> list[str]:
 
 
 def load_model(path: str | os.PathLike):
-    """Load a ``.keras`` model saved by :func:`ebscan.training.train_model`."""
+    """Load a ``.keras`` model saved by :func:`ebscan.learn.training.train_model`."""
     import keras
 
     import ebscan.models.calnet  # noqa: F401  (registers the custom layers)
