@@ -44,10 +44,10 @@ test: lint chromium
 test-slurm: $(VENV)/.installed
 	$(BIN)/python -m pytest -m slurm tests/test_slurm.py
 
-# The pretrained CALNet, rebuilt from ../shared (ebscan.recipe, config/pretrained.yaml;
+# The pretrained CALNet, rebuilt from ../shared (ebscan.learn.recipe, config/pretrained.yaml;
 # about an hour on 2 cores) and installed into the package with its model card data.
 model: $(VENV)/.installed
-	$(BIN)/python -m ebscan.recipe --config config/pretrained.yaml --work build/pretrained --install
+	$(BIN)/python -m ebscan.learn.recipe --config config/pretrained.yaml --work build/pretrained --install
 	$(BIN)/python bench/pretrained.py
 
 bench: $(VENV)/.installed

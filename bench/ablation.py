@@ -1,7 +1,7 @@
 """Table 5 of Shan et al. 2025 (inputs x CBAM x LSTM) on the pretrained model's data.
 
 Every row trains on the training examples of the pretrained model's recipe
-(:mod:`ebscan.recipe`: real light curves, EBs and impostors injected into real non-EB
+(:mod:`ebscan.learn.recipe`: real light curves, EBs and impostors injected into real non-EB
 stars, simulated light curves; run ``make model`` first, or give ``--work``), with the
 same seed, epochs and batch size and early stopping on the same validation examples, and
 is scored on the real light curves of the recipe's test stars, which no row trained on.
@@ -29,10 +29,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np
 
-from ebscan.evaluation import binary_metrics, score_rows
-from ebscan.inference import KerasPredictor, load_model
-from ebscan.recipe import HIDDEN_EB, per_light_curve, read_examples, training_tables
-from ebscan.training import train_model
+from ebscan.learn.evaluation import binary_metrics, score_rows
+from ebscan.learn.recipe import HIDDEN_EB, per_light_curve, read_examples, training_tables
+from ebscan.learn.training import train_model
+from ebscan.models import load_model
+from ebscan.survey.inference import KerasPredictor
 
 from results import record
 
@@ -96,7 +97,9 @@ def main() -> None:
     work = Path(args.work)
     table = work / "examples.csv"
     if not table.exists():
-        raise SystemExit(f"{table}: missing; run `make model` (python -m ebscan.recipe) first")
+        raise SystemExit(
+            f"{table}: missing; run `make model` (python -m ebscan.learn.recipe) first"
+        )
     train_csv, validation_csv = training_tables(work, table)
     test = [r for r in read_examples(table) if r["role"] == "test"]
     out = work / "ablation"

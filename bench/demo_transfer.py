@@ -18,10 +18,10 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from ebscan.inference import load_predictor, score_results
-from ebscan.preprocess import preprocess_lightcurve
-from ebscan.pretrained import pretrained_description, pretrained_model
-from ebscan.recipe import RecipeConfig, preprocess_config, real_light_curves, test_metrics
+from ebscan.learn.pretrained import pretrained_description, pretrained_model
+from ebscan.learn.recipe import RecipeConfig, preprocess_config, real_light_curves, test_metrics
+from ebscan.lightcurves.preprocess import preprocess_lightcurve
+from ebscan.survey.inference import load_predictor, score_results
 
 from results import record
 
@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def scored_light_curves(model: str, rows: list[dict]) -> list[dict]:
     """One row per light curve: its best segment's score, class, cadence and role."""
-    from ebscan.io import read_lightcurve
+    from ebscan.lightcurves.io import read_lightcurve
 
     predictor = load_predictor(model, "onnxruntime" if model.endswith(".onnx") else "auto")
     results = (

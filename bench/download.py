@@ -1,6 +1,6 @@
 """Download throughput against the local MAST stand-in at several concurrency levels.
 
-The server (ebscan.mirror_server) serves the shared 2-minute light curves under
+The server (ebscan.acquire.mirror_server) serves the shared 2-minute light curves under
 MAST's URL scheme on 127.0.0.1 with a fixed per-request latency, standing in for a
 distant server; each row downloads the same files into a fresh folder with the same
 code the workflow uses (retries, verification and rename included).
@@ -15,8 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from ebscan.mast import download_files
-from ebscan.mirror_server import MirrorServer
+from ebscan.acquire.mast import download_files
+from ebscan.acquire.mirror_server import MirrorServer
 
 from results import record
 

@@ -6,7 +6,7 @@ median rate is reported: the machines this runs on share their cores, and turns
 spread the noise over both engines alike. ``keras`` runs on whatever TensorFlow
 finds (the CPU here; a GPU when run on the lent accelerator machine);
 ``onnxruntime`` runs the ONNX export on the CPU, with sequences tiled as it is
-by default (``ebscan.models.onnx_export.TILES``) and, for comparison, with other
+by default (``ebscan.models.onnx.export.TILES``) and, for comparison, with other
 tile counts (0: untiled). Target (issue 5): at least 400 segments/s on 2 CPU cores.
 
 Run: .venv/bin/python bench/inference.py [--batches 1 32 256] [--rounds 5] [--seconds 2]
@@ -25,9 +25,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 import tensorflow as tf
 
-from ebscan.inference import MICRO_BATCH, KerasPredictor, OnnxPredictor
 from ebscan.models import build
-from ebscan.models.onnx_export import TILES, to_onnx
+from ebscan.models.onnx.export import TILES, to_onnx
+from ebscan.survey.inference import MICRO_BATCH, KerasPredictor, OnnxPredictor
 
 from results import record
 

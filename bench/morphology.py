@@ -1,9 +1,9 @@
-"""The morphology table of ebscan.geometry, and how ebscan's geometry compares with Prsa's.
+"""The morphology table of ebscan.survey.geometry, and how ebscan's geometry compares with Prsa's.
 
 1. From the Prsa et al. (2022) catalogue: the systems with two-Gaussian widths
    (``Wp-2g``, ``Ws-2g``; twice ``Wp-2g`` without a secondary) and a morphology
    coefficient, in 20 equally populated bins of total width; each bin's median width
-   and median coefficient make :data:`ebscan.geometry.MORPHOLOGY_TABLE` (printed here
+   and median coefficient make :data:`ebscan.survey.geometry.MORPHOLOGY_TABLE` (printed here
    to paste), and the rank correlation says how much the width alone tells.
 2. On the shared 2-minute light curves of Prsa-catalogued stars whose period ebscan
    finds (within 1%): ebscan's primary depth, widths, secondary phase and morphology
@@ -22,9 +22,9 @@ import itertools
 import numpy as np
 from scipy.stats import spearmanr
 
-from ebscan.candidates import characterise
-from ebscan.catalogs import read_prsa2022
-from ebscan.geometry import MORPHOLOGY_TABLE
+from ebscan.labels.catalogs import read_prsa2022
+from ebscan.survey.candidates import characterise
+from ebscan.survey.geometry import MORPHOLOGY_TABLE
 
 from periods import SHARED, spoc_set
 from results import record
@@ -56,7 +56,7 @@ def main() -> None:
     print(f"MORPHOLOGY_TABLE from {n} systems (Spearman rho {rho:.3f}):")
     print("\n".join(f"    {pair}," for pair in table))
     if tuple(table) != MORPHOLOGY_TABLE:
-        print("ebscan.geometry.MORPHOLOGY_TABLE differs from this: paste the table above")
+        print("ebscan.survey.geometry.MORPHOLOGY_TABLE differs from this: paste the table above")
     row_of = {int(t): i for i, t in reversed(list(enumerate(prsa["TIC"])))}
     rows = []
     offsets = []

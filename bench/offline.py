@@ -2,7 +2,7 @@
 
 Each row runs a command in a fresh process, as a user would, against a host under the
 reserved ``.invalid`` top-level domain: its name never resolves, as no name does
-offline. Name-resolution errors are permanent (ebscan.mast.permanent), so each
+offline. Name-resolution errors are permanent (ebscan.acquire.mast.permanent), so each
 request fails at its first attempt instead of going through the retries.
 
 Run: .venv/bin/python bench/offline.py
@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ebscan.mast import write_manifest
+from ebscan.acquire.mast import write_manifest
 
 from results import record
 

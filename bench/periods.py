@@ -4,8 +4,8 @@ Two sets, as issue 18 asks: the SPOC 2-minute light curves of stars that Prsa et
 (2022) list with a period, and the 30-minute FFI light curves of Kepler EB catalogue
 stars whose eclipses TESS shows (``eclipses_visible`` = 1), each kept where the
 catalogued period is shorter than half the light curve's span. Each light curve is
-searched alone (:func:`ebscan.periods.search_period` and
-:func:`ebscan.periods.measure_ephemeris`); a period is right within 1% of the
+searched alone (:func:`ebscan.survey.periods.search_period` and
+:func:`ebscan.survey.periods.measure_ephemeris`); a period is right within 1% of the
 catalogued one. The 2-minute stars with several sectors are also searched with all
 their sectors together. T0 is checked against Prsa's BJD0: the catalogued eclipse
 nearest our T0 must be within 1% of the period.
@@ -28,9 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ebscan.candidates import read_star
-from ebscan.catalogs import read_prsa2022
-from ebscan.periods import (
+from ebscan.labels.catalogs import read_prsa2022
+from ebscan.survey.candidates import read_star
+from ebscan.survey.periods import (
     HARMONICS,
     MIN_PERIOD,
     SEARCH_CADENCE,

@@ -23,11 +23,12 @@ import numpy as np
 from astropy.io import fits
 from astropy.timeseries import LombScargle
 
-from ebscan.io import read_lightcurve
-from ebscan.periodogram import METHODS, calnet_period_grid, gls
-from ebscan.preprocess import PreprocessConfig, preprocess_file
-from ebscan.resample import SPLINE_MODES, clip_top, resample
-from ebscan.segments import good_cadences, split_segments
+from ebscan.config import PreprocessConfig
+from ebscan.lightcurves.io import read_lightcurve
+from ebscan.lightcurves.periodogram import METHODS, calnet_period_grid, gls
+from ebscan.lightcurves.preprocess import preprocess_file
+from ebscan.lightcurves.resample import SPLINE_MODES, clip_top, resample
+from ebscan.lightcurves.segments import good_cadences, split_segments
 
 from results import record
 

@@ -1,6 +1,6 @@
 """The pretrained CALNet's held-out metrics and the recipe's training time, as tables.
 
-Reads what ``make model`` (``python -m ebscan.recipe --install``) recorded in the
+Reads what ``make model`` (``python -m ebscan.learn.recipe --install``) recorded in the
 package (``ebscan/models/pretrained/model.json``) and records in bench/RESULTS.md:
 
 - per cadence and class, the real light curves of held-out stars (no star of the
@@ -17,7 +17,7 @@ Run: .venv/bin/python bench/pretrained.py
 
 from __future__ import annotations
 
-from ebscan.pretrained import pretrained_description
+from ebscan.learn.pretrained import pretrained_description
 
 from results import record
 

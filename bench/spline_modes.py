@@ -3,7 +3,7 @@
 Two measurements, both printed as a table and recorded in bench/RESULTS.md:
 
 1. Synthetic eclipsing binaries with known truth (seeded): the physical EB model
-   (ebscan.eclipses) with the periods, morphologies and eclipse shapes of catalogued
+   (ebscan.sim.eclipses) with the periods, morphologies and eclipse shapes of catalogued
    systems (the packaged population), over 13 d at 2-minute and at 30-minute cadence
    (integrated over each exposure), white noise at three levels. The score is the RMS
    difference between the resampled vector and the noiseless model on the same grid,
@@ -27,10 +27,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ebscan.io import read_lightcurve
-from ebscan.resample import clip_top, resample
-from ebscan.segments import good_cadences, split_segments
-from ebscan.signals import eclipsing_binary
+from ebscan.lightcurves.io import read_lightcurve
+from ebscan.lightcurves.resample import clip_top, resample
+from ebscan.lightcurves.segments import good_cadences, split_segments
+from ebscan.sim.signals import eclipsing_binary
 
 from results import record
 

@@ -44,11 +44,11 @@ import h5py
 import numpy as np
 import yaml
 
-from ebscan.inference import MICRO_BATCH
-from ebscan.io import read_lightcurve
-from ebscan.mirror_server import MirrorServer
-from ebscan.products import SPOC_2MIN, TESS_SPOC_FFI
-from ebscan.simulate import build_mirror
+from ebscan.acquire.mirror_server import MirrorServer
+from ebscan.acquire.products import SPOC_2MIN, TESS_SPOC_FFI
+from ebscan.lightcurves.io import read_lightcurve
+from ebscan.sim.simulate import build_mirror
+from ebscan.survey.inference import MICRO_BATCH
 
 from results import record
 

@@ -60,8 +60,8 @@ def tess_spoc_sector(folders: list[Path], sector: int, files: Path, limit: int =
     """Link the shared 30-minute light curves of ``sector`` into ``files`` under the names
     MAST gives TESS-SPOC light curves; returns the names, sorted (the first ``limit``
     only, if given)."""
-    from ebscan.io import read_lightcurve
-    from ebscan.products import TESS_SPOC_FFI
+    from ebscan.acquire.products import TESS_SPOC_FFI
+    from ebscan.lightcurves.io import read_lightcurve
 
     files.mkdir(parents=True, exist_ok=True)
     names = {}
@@ -139,7 +139,7 @@ def assert_same_shard(a: Path, b: Path) -> None:
 
 def assert_same_weights(a: Path, b: Path) -> None:
     """The models trained into two results folders have bit-identical weights."""
-    from ebscan.inference import load_model
+    from ebscan.models import load_model
 
     x, y = (load_model(results / "model" / "model.keras") for results in (a, b))
     for u, v in zip(x.get_weights(), y.get_weights(), strict=True):

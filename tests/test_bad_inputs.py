@@ -6,7 +6,7 @@ import numpy as np
 from astropy.io import fits
 
 from ebscan.cli import main
-from ebscan.shards import read_shard
+from ebscan.lightcurves.shards import read_shard
 
 from conftest import CM_DRA_S24
 

@@ -20,12 +20,12 @@ from pathlib import Path
 import h5py
 import pytest
 
-from ebscan import mast
+from ebscan.acquire import mast
+from ebscan.acquire.mirror_server import MirrorServer
 from ebscan.cli import main
+from ebscan.lightcurves.shards import read_shard
 from ebscan.lock import LOCK_NAME, ResultsLock, ResultsLocked
 from ebscan.logs import logging_to
-from ebscan.mirror_server import MirrorServer
-from ebscan.shards import read_shard
 
 from conftest import CM_DRA_S24, SPOC, TRUNCATED, download_command
 
@@ -164,7 +164,7 @@ def test_without_flock_a_dead_holder_is_taken_over(tmp_path, monkeypatch):
 @pytest.fixture
 def slow_mirror(tmp_path):
     pytest.importorskip("snakemake")
-    from ebscan.simulate import build_mirror
+    from ebscan.sim.simulate import build_mirror
 
     build_mirror(tmp_path / "mirror", [1], 8, seed=3)
     with MirrorServer(
@@ -489,7 +489,7 @@ def test_a_log_holds_the_traceback(tmp_path):
 
 def test_a_failed_manifest_job_logs_sector_url_and_traceback(tmp_path):
     pytest.importorskip("snakemake")
-    from ebscan.simulate import build_mirror
+    from ebscan.sim.simulate import build_mirror
 
     build_mirror(tmp_path / "mirror", [1], 4, seed=3)
     results = tmp_path / "results"
@@ -523,7 +523,7 @@ def test_a_failed_manifest_job_logs_sector_url_and_traceback(tmp_path):
     url = server.bulk_script_url.format(sector=7)
     assert "Traceback (most recent call last):" in log
     assert log.endswith(
-        f"ebscan.mast.FetchError: sector 7 bulk script: {url}: HTTP 404 Not Found\n"
+        f"ebscan.acquire.mast.FetchError: sector 7 bulk script: {url}: HTTP 404 Not Found\n"
     )
     assert (results / LOCK_NAME).read_text() == ""  # released by the failed run
 
@@ -627,7 +627,7 @@ def test_which_failures_are_permanent():
 
 def test_mirror_server_serves_a_folder_with_bulk_scripts_made_from_it(spoc_dir, tmp_path):
     server = subprocess.Popen(
-        [sys.executable, "-m", "ebscan.mirror_server", str(spoc_dir), "--port", "0"],
+        [sys.executable, "-m", "ebscan.acquire.mirror_server", str(spoc_dir), "--port", "0"],
         stdout=subprocess.PIPE,
         text=True,
     )

@@ -28,11 +28,11 @@ from astropy.io import fits
 pytest.importorskip("snakemake")
 pytest.importorskip("onnxruntime")
 
-from ebscan.injection import bin_lightcurve
-from ebscan.io import read_lightcurve
-from ebscan.mast import bulk_script
-from ebscan.mirror_server import MirrorServer
-from ebscan.products import TESS_SPOC_FFI
+from ebscan.acquire.mast import bulk_script
+from ebscan.acquire.mirror_server import MirrorServer
+from ebscan.acquire.products import TESS_SPOC_FFI
+from ebscan.lightcurves.io import read_lightcurve
+from ebscan.sim.injection import bin_lightcurve
 
 from conftest import (
     FFI,
@@ -178,9 +178,9 @@ def test_every_light_curve_of_both_products_is_scored_or_rejected(survey):
 
 def direct_scores(paths: list[Path]) -> dict[int, float]:
     """Each file's best segment score with the pretrained model, as `ebscan score` gives."""
-    from ebscan.inference import load_predictor, score_results
-    from ebscan.preprocess import preprocess_files
-    from ebscan.pretrained import pretrained_model
+    from ebscan.learn.pretrained import pretrained_model
+    from ebscan.lightcurves.preprocess import preprocess_files
+    from ebscan.survey.inference import load_predictor, score_results
 
     predictor = load_predictor(pretrained_model("onnxruntime"), "onnxruntime", 2)
     _, files = score_results(predictor, preprocess_files(paths, jobs=2))
@@ -238,7 +238,7 @@ def test_a_stars_two_products_make_one_catalog_row(survey):
     assert {row["product"] for row in scores} == {"spoc-2min", "tess-spoc-ffi"}
     assert {float(row["cadence_minutes"]) for row in scores} == {2.0, 30.0}
     # Every row records the model that scored it: the pretrained ONNX file.
-    from ebscan.pretrained import pretrained_model
+    from ebscan.learn.pretrained import pretrained_model
 
     digest = hashlib.sha256(pretrained_model("onnxruntime").read_bytes()).hexdigest()[:16]
     assert {row["model"] for row in scores} == {f"pretrained/model.onnx sha256:{digest}"}

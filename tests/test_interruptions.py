@@ -16,8 +16,8 @@ import pytest
 import yaml
 
 from ebscan.demo import serve
-from ebscan.simulate import build_mirror
-from ebscan.training import _read_checkpoint, training_fingerprint
+from ebscan.learn.training import read_checkpoint, training_fingerprint
+from ebscan.sim.simulate import build_mirror
 
 from conftest import assert_same_shard, assert_same_text, assert_same_weights, survey_config
 
@@ -133,12 +133,11 @@ def test_a_checkpoint_is_resumed_only_for_the_same_table_and_settings(tmp_path):
     backup = tmp_path / "backup"
     backup.mkdir()
     (backup / "state.json").write_text(json.dumps({"fingerprint": fingerprint, "epoch": 2}))
-    assert _read_checkpoint(str(backup), fingerprint)["epoch"] == 2
+    assert read_checkpoint(str(backup), fingerprint)["epoch"] == 2
     assert (
-        _read_checkpoint(str(backup), training_fingerprint([table], {**settings, "seed": 1}))
-        is None
+        read_checkpoint(str(backup), training_fingerprint([table], {**settings, "seed": 1})) is None
     )
     table.write_text(table.read_text() + "s.h5,1,2,1,0,0,\n")
-    assert _read_checkpoint(str(backup), training_fingerprint([table], settings)) is None
+    assert read_checkpoint(str(backup), training_fingerprint([table], settings)) is None
     (backup / "state.json").write_text('{"fingerprint": "')  # cut short by a kill
-    assert _read_checkpoint(str(backup), fingerprint) is None
+    assert read_checkpoint(str(backup), fingerprint) is None

@@ -16,8 +16,8 @@ pytest.importorskip("snakemake")
 pytest.importorskip("keras")
 
 from ebscan.demo import cores_args, serve
-from ebscan.shards import read_shard
-from ebscan.simulate import build_mirror
+from ebscan.lightcurves.shards import read_shard
+from ebscan.sim.simulate import build_mirror
 
 from conftest import (
     REPO,
@@ -192,6 +192,24 @@ def test_bad_config_names_the_key(survey, tmp_path):
     )
 
 
+def test_only_the_training_keys_training_takes_retrain(survey, tmp_path):
+    """The train rule receives only what training takes (ebscan.config.FIT_KEYS): a key
+    used elsewhere (the GCVS match radius, without GCVS) schedules nothing more; one it
+    takes (the epochs) schedules training again."""
+    _, config, _ = survey
+
+    def planned(training: dict) -> dict:
+        changed = tmp_path / "changed.yaml"
+        changed.write_text(yaml.safe_dump({**config, "training": training}))
+        out = snakemake("--configfile", str(changed), "--dry-run").stdout
+        return job_counts(out) if "Job stats:" in out else {}
+
+    baseline = planned(config["training"])
+    assert "train" not in baseline
+    assert planned({**config["training"], "gcvs_radius_arcsec": 30.0}) == baseline
+    assert planned({**config["training"], "epochs": 3}).get("train") == 1
+
+
 def test_lint_and_format():
     lint = snakemake("--lint", "--configfile", str(REPO / "config" / "demo.yaml"), check=False)
     assert lint.returncode == 0, lint.stdout + lint.stderr
@@ -273,21 +291,27 @@ def test_simulated_augmentation_takes_its_share(survey, tmp_path):
 
 def test_nothing_to_train_on_scores_with_the_pretrained_model(survey, tmp_path):
     """Without labels, catalogs or a model, the survey scores with the shipped CALNet."""
-    from ebscan.pretrained import pretrained_model
+    from ebscan.learn.pretrained import pretrained_model
 
     _, config, _ = survey
     results = tmp_path / "results"
     training = {k: v for k, v in config["training"].items() if k != "labels"}
     path = tmp_path / "pretrained.yaml"
     path.write_text(yaml.safe_dump({**config, "results": str(results), "training": training}))
+    # A checkout may leave the Keras file newer than the ONNX one: the package's files
+    # are inputs, never outputs, so that must not rewrite them.
+    onnx = pretrained_model("onnxruntime")
+    os.utime(pretrained_model("keras"))
+    shipped = onnx.read_bytes(), onnx.stat().st_mtime_ns
     snakemake("--configfile", str(path), "--cores", "2")
+    assert (onnx.read_bytes(), onnx.stat().st_mtime_ns) == shipped
     # Nothing trained, nothing exported: the package's ONNX file scored every chunk.
     assert not (results / "model").exists()
     logs = {p.name for p in (results / "logs").iterdir()}
     assert "train.log" not in logs and "export_onnx.log" not in logs
     assert len(list((results / "logs" / "infer" / "spoc-2min" / "sector_1").iterdir())) == 2
     # The same scores as scoring the shard directly with the packaged ONNX model.
-    from ebscan.inference import load_predictor, score_shard
+    from ebscan.survey.inference import load_predictor, score_shard
 
     direct = tmp_path / "direct.csv"
     predictor = load_predictor(pretrained_model("onnxruntime"), "onnxruntime")

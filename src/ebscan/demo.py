@@ -3,7 +3,7 @@
 ``python -m ebscan.demo`` (what ``make demo`` runs) simulates the demo sectors into
 ``results/demo-mirror`` (SPOC-format files plus MAST-style bulk scripts), serves that
 folder under MAST's URL paths on 127.0.0.1 at the port of ``config/demo.yaml``
-(:mod:`ebscan.mirror_server`), and runs the
+(:mod:`ebscan.acquire.mirror_server`), and runs the
 Snakemake workflow against it, so the real manifest and download code fetch every
 light curve.
 
@@ -25,9 +25,9 @@ from urllib.parse import urlparse
 
 import yaml
 
+from ebscan.acquire.mirror_server import MirrorServer
 from ebscan.config import parse_sectors
-from ebscan.mirror_server import MirrorServer
-from ebscan.simulate import build_mirror
+from ebscan.sim.simulate import build_mirror
 
 MIRROR = "results/demo-mirror"
 #: The line of Snakemake's log that starts a job of a rule (or checkpoint).

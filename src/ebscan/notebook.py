@@ -2,8 +2,8 @@
 
 Both take what an astronomer has at hand: a light-curve file, a list of them, a
 ``lightkurve.LightCurve`` or ``LightCurveCollection`` (from ``lightkurve.read`` or a
-lightkurve search), or an :class:`ebscan.io.LightCurve`; ``score`` also takes TIC ids,
-whose light curves it finds at MAST and caches (:mod:`ebscan.search`). They return
+lightkurve search), or an :class:`ebscan.lightcurves.io.LightCurve`; ``score`` also takes TIC ids,
+whose light curves it finds at MAST and caches (:mod:`ebscan.acquire.search`). They return
 ``astropy.table.Table`` objects. They compute what ``ebscan score`` and
 ``ebscan preprocess`` compute, through the same functions: a file scores the same
 read by ebscan or by lightkurve.
@@ -27,11 +27,14 @@ import warnings
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from ebscan.config import InferenceConfig
+
 if TYPE_CHECKING:
     from astropy.table import Table
 
-    from ebscan.io import LightCurve
-    from ebscan.preprocess import FileResult, PreprocessConfig
+    from ebscan.config import PreprocessConfig
+    from ebscan.lightcurves.io import LightCurve
+    from ebscan.lightcurves.preprocess import FileResult
 
 #: Time formats of astropy (and lightkurve's TESS and Kepler ones) counted in days:
 #: their values are used as they are; other formats are converted to BTJD.
@@ -60,7 +63,7 @@ class RejectedLightCurveWarning(UserWarning):
 
 
 def from_lightkurve(lc: Any) -> LightCurve:
-    """An :class:`ebscan.io.LightCurve` of a ``lightkurve.LightCurve``.
+    """An :class:`ebscan.lightcurves.io.LightCurve` of a ``lightkurve.LightCurve``.
 
     The flux is the light curve's ``flux`` column (``PDCSAP_FLUX`` for a SPOC file
     read with ``lightkurve.read``), the quality its ``quality`` column (zeros when it
@@ -76,11 +79,11 @@ def from_lightkurve(lc: Any) -> LightCurve:
 
     Returns
     -------
-    ebscan.io.LightCurve
+    ebscan.lightcurves.io.LightCurve
     """
     import numpy as np
 
-    from ebscan.io import PROVENANCE_KEYWORDS, LightCurve
+    from ebscan.lightcurves.io import PROVENANCE_KEYWORDS, LightCurve
 
     def values(column) -> np.ndarray:
         if hasattr(column, "mask") and hasattr(column, "filled"):
@@ -113,7 +116,7 @@ def from_lightkurve(lc: Any) -> LightCurve:
 
 def _inputs(x: Any) -> Iterator[str | LightCurve]:
     """Paths and ebscan light curves of what was given, in order."""
-    from ebscan.io import LightCurve
+    from ebscan.lightcurves.io import LightCurve
 
     lightkurve = sys.modules.get("lightkurve")  # a lightkurve object means it is imported
     if isinstance(x, str | os.PathLike):
@@ -137,12 +140,12 @@ def _inputs(x: Any) -> Iterator[str | LightCurve]:
 def _preprocessed(
     x: Any, config: PreprocessConfig | None, jobs: int, fetch: dict | None = None
 ) -> Iterator[FileResult]:
-    """:class:`ebscan.preprocess.FileResult` of each light curve of ``x`` and of the
-    stars ``fetch`` asks for (:func:`ebscan.search.fetch_light_curves`'s arguments)."""
-    from ebscan.preprocess import preprocess_files, preprocess_lightcurve
+    """:class:`ebscan.lightcurves.preprocess.FileResult` of each light curve of ``x`` and of the
+    stars ``fetch`` asks for (:func:`ebscan.acquire.search.fetch_light_curves`'s arguments)."""
+    from ebscan.lightcurves.preprocess import preprocess_files, preprocess_lightcurve
 
     if fetch is not None:
-        from ebscan.search import fetch_light_curves, not_found, preprocess_fetched
+        from ebscan.acquire.search import fetch_light_curves, not_found, preprocess_fetched
 
         fetched = fetch_light_curves(**fetch)
         for message in not_found(fetch["tics"], fetch["sectors"], fetched):
@@ -179,7 +182,7 @@ def preprocess(x: Any, config: PreprocessConfig | None = None, jobs: int = 1) ->
     ----------
     x : path, lightkurve.LightCurve, LightCurveCollection or list of them
         Light-curve FITS files (SPOC or lightkurve-written) or light curves in memory
-        (lightkurve's or :class:`ebscan.io.LightCurve`).
+        (lightkurve's or :class:`ebscan.lightcurves.io.LightCurve`).
     config : PreprocessConfig, optional
         The preprocessing parameters (default: the paper's, for 2-minute data; use
         ``PreprocessConfig(min_points=300)`` or so for 30-minute light curves).
@@ -231,8 +234,8 @@ def preprocess(x: Any, config: PreprocessConfig | None = None, jobs: int = 1) ->
     """
     import numpy as np
 
-    from ebscan.periodogram import calnet_period_grid
-    from ebscan.preprocess import PreprocessConfig
+    from ebscan.config import PreprocessConfig
+    from ebscan.lightcurves.periodogram import calnet_period_grid
 
     config = config or PreprocessConfig()
     rows, lc, gls, rejected = [], [], [], []
@@ -293,7 +296,7 @@ def _table(rows: list[dict], names: Iterable[str]) -> Table:
 def _column_type(name: str) -> type:
     if name in COLUMN_TYPES:
         return COLUMN_TYPES[name]
-    from ebscan.candidates import EPHEMERIS_COLUMNS
+    from ebscan.survey.candidates import EPHEMERIS_COLUMNS
 
     return EPHEMERIS_COLUMNS[name].dtype if name in EPHEMERIS_COLUMNS else int
 
@@ -301,8 +304,8 @@ def _column_type(name: str) -> type:
 @functools.lru_cache(maxsize=4)
 def _predictor(model: str | None, engine: str, modified: int | None):
     """(predictor, its model's path, engine), loaded once per model file version."""
-    from ebscan.inference import load_predictor, resolve_engine
-    from ebscan.pretrained import pretrained_model
+    from ebscan.learn.pretrained import pretrained_model
+    from ebscan.survey.inference import load_predictor, resolve_engine
 
     engine = resolve_engine(engine)
     path = model or str(pretrained_model(engine))
@@ -315,7 +318,7 @@ def score(
     tic: int | Iterable[int] | None = None,
     sectors: Iterable[int] | None = None,
     model: str | os.PathLike | None = None,
-    engine: str = "auto",
+    engine: str = InferenceConfig.engine,
     config: PreprocessConfig | None = None,
     per: str = "segment",
     jobs: int = 1,
@@ -342,7 +345,7 @@ def score(
         A ``.keras`` model or its ONNX export (default: the pretrained CALNet that
         ships with ebscan, ``docs/model-card.md``).
     engine : {'auto', 'onnxruntime', 'keras'}
-        The inference engine (:func:`ebscan.inference.resolve_engine`).
+        The inference engine (:func:`ebscan.survey.inference.resolve_engine`).
     config : PreprocessConfig, optional
         As for :func:`preprocess`.
     per : {'segment', 'star'}
@@ -351,10 +354,10 @@ def score(
         Processes for preprocessing files.
     cache : path, optional
         Folder of the light curves fetched for ``tic``
-        (default :func:`ebscan.search.default_cache`).
+        (default :func:`ebscan.acquire.search.default_cache`).
     mast_url, download_url : str, optional
         Where to search and download instead of MAST (a mirror; see
-        :func:`ebscan.search.fetch_light_curves`).
+        :func:`ebscan.acquire.search.fetch_light_curves`).
 
     Returns
     -------
@@ -381,7 +384,7 @@ def score(
 
     Raises
     ------
-    ebscan.mast.FetchError
+    ebscan.acquire.mast.FetchError
         When the search at MAST fails.
 
     Examples
@@ -429,7 +432,7 @@ def score(
     """
     import numpy as np
 
-    from ebscan.inference import score_results
+    from ebscan.survey.inference import score_results
 
     if per not in PER:
         raise ValueError(f"per must be one of {PER}, not {per!r}")
@@ -437,7 +440,7 @@ def score(
         raise TypeError("nothing to score: give light curves or tic=")
     fetch = None
     if tic is not None:
-        from ebscan.mast import DOWNLOAD_URL
+        from ebscan.acquire.mast import DOWNLOAD_URL
 
         fetch = {
             "tics": [tic] if isinstance(tic, int | np.integer) else list(tic),
@@ -474,7 +477,7 @@ def score(
 
 def _light_curves(inputs: list | None, files: Table) -> dict[int, list]:
     """TIC -> the star's light curves that gave segments (files read again), in order."""
-    from ebscan.io import read_lightcurve
+    from ebscan.lightcurves.io import read_lightcurve
 
     in_memory = [item for item in inputs or () if not isinstance(item, str)]
     by_tic: dict[int, list] = {}
@@ -489,8 +492,8 @@ def _light_curves(inputs: list | None, files: Table) -> dict[int, list]:
 
 def _ephemeris(lightcurves: list) -> dict:
     """The catalog's ephemeris and geometry columns of one star (empty when none)."""
-    from ebscan.candidates import characterise_lightcurves, empty_ephemeris
     from ebscan.errors import LightCurveError
+    from ebscan.survey.candidates import characterise_lightcurves, empty_ephemeris
 
     files = [lc.meta["path"] for lc in lightcurves if os.path.exists(lc.meta.get("path", ""))]
     try:
@@ -507,7 +510,7 @@ def _per_star(segments: Table, light_curves: Table, stars: dict[int, list]) -> T
     """
     import numpy as np
 
-    from ebscan.candidates import EPHEMERIS_COLUMNS, empty_ephemeris
+    from ebscan.survey.candidates import EPHEMERIS_COLUMNS, empty_ephemeris
 
     rows = []
     for tic in dict.fromkeys(light_curves["tic"]):

@@ -1,7 +1,7 @@
 rule audit:
     input:
+        unpack(surveyed_files),
         report=rules.report.output.html,
-        manifests=surveyed(f"{R}/manifests/{{product}}/sector_{{sector}}.csv"),
     output:
         f"{R}/audit.tsv",
     log:
@@ -15,7 +15,5 @@ rule audit:
         runtime=15,
     params:
         surveyed=SURVEYED,
-        # The results folder, two levels above the report.
-        results=lambda wildcards, input: os.path.dirname(os.path.dirname(input.report)),
     script:
         "../scripts/audit.py"

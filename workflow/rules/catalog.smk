@@ -28,7 +28,6 @@ rule catalog:
         mem_mb=2000,
         runtime=30,
     params:
-        threshold=config["threshold"],
         catalogs=config["catalog"]["catalogs"] or config["training"]["catalogs"],
         kepler_eb_labels=config["catalog"]["kepler_eb_labels"],
         preprocess=config["preprocess"],

@@ -4,11 +4,11 @@ import sys
 
 from snakemake.utils import validate
 
-from ebscan.config import parse_sectors, survey_products
+from ebscan.config import FIT_KEYS, parse_sectors, survey_products
 from ebscan.lock import ResultsLock, ResultsLocked
-from ebscan.mast import read_manifest
-from ebscan.pretrained import pretrained_model
-from ebscan.products import PRODUCTS
+from ebscan.acquire.mast import read_manifest
+from ebscan.learn.pretrained import pretrained_model
+from ebscan.acquire.products import PRODUCTS
 
 validate(config, "../schemas/config.schema.yaml")
 
@@ -116,6 +116,36 @@ def surveyed(pattern, pairs=SURVEYED):
     return expand(
         pattern, zip, product=[p for p, _ in pairs], sector=[s for _, s in pairs]
     )
+
+
+def sector_files(product, sector):
+    """The files of a product's sector that audit and report read, by kind
+    (ebscan.survey.audit.SECTOR_FILES)."""
+
+    def chunked(folder, suffix):
+        return chunk_files(
+            f"{R}/{folder}/{{product}}/sector_{{sector}}/chunk_{{chunk}}.{suffix}",
+            product,
+            sector,
+        )
+
+    return {
+        "manifest": f"{R}/manifests/{product}/sector_{sector}.csv",
+        "download_reports": chunked("downloads", "tsv"),
+        "shards": chunked("shards", "h5"),
+        "score_tables": chunked("scores", "csv"),
+        "sector_scores": f"{R}/scores/{product}/sector_{sector}.csv",
+    }
+
+
+def surveyed_files(wildcards):
+    """sector_files of every surveyed sector, named <kind>_<index in SURVEYED>: the
+    explicit inputs of audit and report (ebscan.survey.audit.indexed_sector_files)."""
+    return {
+        f"{kind}_{index}": files
+        for index, (product, sector) in enumerate(SURVEYED)
+        for kind, files in sector_files(product, sector).items()
+    }
 
 
 def all_outputs():

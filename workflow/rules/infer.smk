@@ -1,18 +1,21 @@
-rule export_onnx:
-    input:
-        MODEL,
-    output:
-        ONNX_MODEL,
-    log:
-        f"{R}/logs/export_onnx.log",
-    conda:
-        "../../envs/ml.yaml"
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=10,
-    script:
-        "../scripts/export_onnx.py"
+# The pretrained CALNet ships its ONNX file: no rule may write into the package.
+if not PRETRAINED:
+
+    rule export_onnx:
+        input:
+            MODEL,
+        output:
+            ONNX_MODEL,
+        log:
+            f"{R}/logs/export_onnx.log",
+        conda:
+            "../../envs/ml.yaml"
+        threads: 1
+        resources:
+            mem_mb=2000,
+            runtime=10,
+        script:
+            "../scripts/export_onnx.py"
 
 
 rule infer:

@@ -1,6 +1,6 @@
 rule report:
     input:
-        manifests=surveyed(f"{R}/manifests/{{product}}/sector_{{sector}}.csv"),
+        unpack(surveyed_files),
         scores=surveyed(f"{R}/scores/{{product}}/sector_{{sector}}.csv"),
         candidates=f"{R}/catalog/candidates.csv",
         model_config=MODEL.removesuffix(".keras") + ".json",
@@ -27,10 +27,6 @@ rule report:
         runtime=15,
     params:
         surveyed=SURVEYED,
-        # The results folder, two levels above the catalog.
-        results=lambda wildcards, input: os.path.dirname(
-            os.path.dirname(input.candidates)
-        ),
         threshold=config["threshold"],
     script:
         "../scripts/report.py"

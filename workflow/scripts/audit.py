@@ -1,9 +1,11 @@
-from ebscan.audit import audit_sector, write_audit
 from ebscan.logs import job_log
+from ebscan.survey.audit import audit_sector, indexed_sector_files, write_audit
 
 with job_log(snakemake):
-    results = snakemake.params.results
-    rows = [audit_sector(results, product, sector) for product, sector in snakemake.params.surveyed]
+    rows = [
+        audit_sector(product, sector, indexed_sector_files(snakemake.input, i))
+        for i, (product, sector) in enumerate(snakemake.params.surveyed)
+    ]
     for row in rows:
         print(row)
     bad = [row for row in rows if not row["ok"]]

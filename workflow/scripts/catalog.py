@@ -1,15 +1,15 @@
 from pathlib import Path
 
-from ebscan.candidates import enrich, write_catalog
-from ebscan.catalog import build_catalog
-from ebscan.catalogs import CatalogSet
 from ebscan.config import preprocess_config
+from ebscan.labels.catalogs import CatalogSet
 from ebscan.logs import job_log
-from ebscan.vetting import write_vetting_page
+from ebscan.survey.candidates import enrich, write_catalog
+from ebscan.survey.catalog import build_catalog
+from ebscan.survey.vetting import write_vetting_page
 
 with job_log(snakemake):
     params = snakemake.params
-    candidates = build_catalog(snakemake.input, params.threshold, snakemake.output.stars)
+    candidates = build_catalog(snakemake.input, snakemake.output.stars)
     catalogs = CatalogSet(Path(params.catalogs)) if params.catalogs else None
     rows = enrich(
         candidates,

@@ -1,5 +1,5 @@
+from ebscan.acquire.mast import download_files, read_manifest, write_download_report
 from ebscan.logs import job_log
-from ebscan.mast import download_files, read_manifest, write_download_report
 
 with job_log(snakemake):
     params = snakemake.params

@@ -1,5 +1,5 @@
 from ebscan.logs import job_log
-from ebscan.models.onnx_export import export_onnx
+from ebscan.models.onnx.export import export_onnx
 
 with job_log(snakemake):
     export_onnx(snakemake.input[0], snakemake.output[0])

@@ -1,5 +1,5 @@
+from ebscan.lightcurves.shards import add_gls
 from ebscan.logs import job_log
-from ebscan.shards import add_gls
 
 with job_log(snakemake):
     moved = add_gls(snakemake.input[0], snakemake.output[0])

@@ -1,5 +1,5 @@
-from ebscan.inference import load_predictor, resolve_engine, score_shard
 from ebscan.logs import job_log
+from ebscan.survey.inference import load_predictor, resolve_engine, score_shard
 
 with job_log(snakemake):
     engine = resolve_engine(snakemake.params.engine)

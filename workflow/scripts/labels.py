@@ -1,8 +1,9 @@
 from pathlib import Path
 
-from ebscan.catalogs import CatalogSet, build_labels, write_labels
+from ebscan.acquire.mast import read_manifest
+from ebscan.labels.catalogs import CatalogSet, build_labels
+from ebscan.labels.table import write_labels
 from ebscan.logs import job_log
-from ebscan.mast import read_manifest
 
 with job_log(snakemake):
     params = snakemake.params

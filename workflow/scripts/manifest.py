@@ -1,5 +1,5 @@
+from ebscan.acquire.mast import sector_manifest, skipped_lines, write_manifest
 from ebscan.logs import job_log
-from ebscan.mast import sector_manifest, skipped_lines, write_manifest
 
 with job_log(snakemake):
     params = snakemake.params

@@ -1,10 +1,10 @@
 import os
 
+from ebscan.acquire.mast import read_download_report
 from ebscan.config import preprocess_config
+from ebscan.lightcurves.preprocess import preprocess_files
+from ebscan.lightcurves.shards import ShardWriter
 from ebscan.logs import job_log
-from ebscan.mast import read_download_report
-from ebscan.preprocess import preprocess_files
-from ebscan.shards import ShardWriter
 
 with job_log(snakemake):
     config = preprocess_config(snakemake.params.preprocess, snakemake.params.gls)

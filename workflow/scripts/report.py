@@ -1,10 +1,14 @@
 from ebscan.logs import job_log
-from ebscan.report import sector_summary, write_report
+from ebscan.survey.audit import indexed_sector_files
+from ebscan.survey.report import sector_summary, write_report
 
 with job_log(snakemake):
     params = snakemake.params
     write_report(
-        [sector_summary(params.results, product, sector) for product, sector in params.surveyed],
+        [
+            sector_summary(product, sector, indexed_sector_files(snakemake.input, i))
+            for i, (product, sector) in enumerate(params.surveyed)
+        ],
         snakemake.input.scores,
         snakemake.input.candidates,
         snakemake.input.model_config,

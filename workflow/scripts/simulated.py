@@ -1,12 +1,12 @@
 import os
 
-from ebscan.catalogs import labelled_light_curves, simulated_star_count, write_labels
 from ebscan.config import preprocess_config
+from ebscan.labels.table import labelled_light_curves, simulated_star_count, write_labels
+from ebscan.lightcurves.periodogram import calnet_period_grid
+from ebscan.lightcurves.preprocess import preprocess_files
+from ebscan.lightcurves.shards import ShardWriter
 from ebscan.logs import job_log
-from ebscan.periodogram import calnet_period_grid
-from ebscan.preprocess import preprocess_files
-from ebscan.shards import ShardWriter
-from ebscan.simulate import SIMULATED_TIC_BASE, build_mirror
+from ebscan.sim.simulate import SIMULATED_TIC_BASE, build_mirror
 
 with job_log(snakemake):
     params = snakemake.params

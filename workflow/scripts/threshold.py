@@ -1,5 +1,5 @@
-from ebscan.catalog import threshold_scores
 from ebscan.logs import job_log
+from ebscan.survey.catalog import threshold_scores
 
 with job_log(snakemake):
     n = threshold_scores(

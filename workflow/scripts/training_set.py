@@ -1,5 +1,5 @@
+from ebscan.learn.training import build_training_set
 from ebscan.logs import job_log
-from ebscan.training import build_training_set
 
 with job_log(snakemake):
     # Later label tables win: known variables refine random negatives, and the

@@ -1,4 +1,5 @@
-from ebscan.catalogs import build_variable_labels, write_labels
+from ebscan.labels.gcvs import build_variable_labels
+from ebscan.labels.table import write_labels
 from ebscan.logs import job_log
 
 with job_log(snakemake):

@@ -5,30 +5,41 @@ model, its baseline CNN, the ablations of its Table 5, the fusion variants of it
 Table 4, and the CBAM of the reference code. The registry resolves a name plus
 overrides into a full config, which training saves next to the weights so that a
 model can always be rebuilt.
+
+The registry itself imports nothing heavy (the workflow and the ONNX Runtime engine
+read it without TensorFlow); a model's module, which imports Keras, is imported when
+the model is resolved or built.
 """
 
 from __future__ import annotations
 
-from ebscan.models import calnet
+import os
+from importlib import import_module
+from types import ModuleType
 
 _BASIC = {"cbam": False, "lstm": False}
 
-#: name -> (module, preset hyperparameters over the module's defaults)
-MODELS: dict[str, tuple] = {
-    "calnet": (calnet, {}),
-    "calnet_reference_cbam": (calnet, {"cbam_variant": "reference-code"}),
+#: name -> (module of :mod:`ebscan.models`, preset hyperparameters over its defaults)
+MODELS: dict[str, tuple[str, dict]] = {
+    "calnet": ("calnet", {}),
+    "calnet_reference_cbam": ("calnet", {"cbam_variant": "reference-code"}),
     # Table 5 of Shan et al. 2025 (inputs x CBAM x LSTM).
-    "basic_cnn": (calnet, {"use_gls": False, **_BASIC}),
-    "gls_cnn": (calnet, {"use_lc": False, **_BASIC}),
-    "lc_only": (calnet, {"use_gls": False}),
-    "gls_only": (calnet, {"use_lc": False}),
-    "lc_gls": (calnet, _BASIC),
-    "lc_gls_cbam": (calnet, {"lstm": False}),
-    "lc_gls_lstm": (calnet, {"cbam": False}),
+    "basic_cnn": ("calnet", {"use_gls": False, **_BASIC}),
+    "gls_cnn": ("calnet", {"use_lc": False, **_BASIC}),
+    "lc_only": ("calnet", {"use_gls": False}),
+    "gls_only": ("calnet", {"use_lc": False}),
+    "lc_gls": ("calnet", _BASIC),
+    "lc_gls_cbam": ("calnet", {"lstm": False}),
+    "lc_gls_lstm": ("calnet", {"cbam": False}),
     # Table 4: fusion of the two branches.
-    "calnet_concatenate": (calnet, {"fusion": "concatenate"}),
-    "calnet_multiply": (calnet, {"fusion": "multiply"}),
+    "calnet_concatenate": ("calnet", {"fusion": "concatenate"}),
+    "calnet_multiply": ("calnet", {"fusion": "multiply"}),
 }
+
+
+def _module(name: str) -> ModuleType:
+    """The module that builds model ``name`` (imports Keras)."""
+    return import_module(f"ebscan.models.{MODELS[name][0]}")
 
 
 def resolve_hparams(name: str, **overrides: object) -> dict:
@@ -39,10 +50,9 @@ def resolve_hparams(name: str, **overrides: object) -> dict:
     ValueError
         For an unknown model name or hyperparameter.
     """
-    try:
-        module, preset = MODELS[name]
-    except KeyError:
-        raise ValueError(f"unknown model {name!r}; choose from {sorted(MODELS)}") from None
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; choose from {sorted(MODELS)}")
+    module, preset = _module(name), MODELS[name][1]
     unknown = sorted(set(overrides) - set(module.DEFAULT_HPARAMS))
     if unknown:
         raise ValueError(f"unknown hyperparameter(s) for {name}: {', '.join(unknown)}")
@@ -52,7 +62,7 @@ def resolve_hparams(name: str, **overrides: object) -> dict:
 def build(name: str, **hparams: object):
     """An uncompiled Keras model ``name`` with ``hparams`` over its defaults and preset."""
     resolved = resolve_hparams(name, **hparams)
-    return MODELS[name][0].build_model({**resolved, "name": name})
+    return _module(name).build_model({**resolved, "name": name})
 
 
 def input_names(hparams: dict) -> list[str]:
@@ -60,7 +70,16 @@ def input_names(hparams: dict) -> list[str]:
     return [key for key, flag in (("lc", "use_lc"), ("gls", "use_gls")) if hparams[flag]]
 
 
-__all__ = ["MODELS", "build", "input_names", "resolve_hparams"]
+def load_model(path: str | os.PathLike):
+    """Load a ``.keras`` model saved by :func:`ebscan.learn.training.train_model`."""
+    import keras
+
+    import ebscan.models.calnet  # noqa: F401  (registers the custom layers)
+
+    return keras.models.load_model(path)
+
+
+__all__ = ["MODELS", "build", "input_names", "load_model", "resolve_hparams"]
 
 
 def limit_threads(threads: int) -> None:

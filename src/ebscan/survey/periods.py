@@ -1,0 +1,803 @@
+"""Orbital periods of eclipsing binaries: a period search made for eclipses.
+
+The search (:func:`search_period`) works in four steps, measured on the real EBs of
+``../shared`` (``bench/periods.py``; ``docs/catalog.md`` gives the comparison with the
+alternatives tried):
+
+1. Trial periods: the highest peaks of the Lomb-Scargle periodogram (astropy, on the
+   whole baseline of all sectors) and their multiples. A detached binary's narrow
+   eclipses spread the GLS power over many harmonics, so the strongest peak can be
+   P/2, P/3, ... of the eclipse spacing; its multiples bring the spacing back.
+2. Each trial period is refined by phase-dispersion minimisation and scored by the
+   cross-validated scatter of the fold: the fold of the even cycles predicts the odd
+   cycles and the other way round (linear interpolation between phase bins), after a
+   running median of the residuals (1 d) takes out slow trends. Cross-validation
+   does not reward the longer periods that fit noise with fewer cycles per bin, as
+   plain phase dispersion does. The shortest trial period whose scatter is within 5%
+   of the best (or that explains 97% of the variance the best explains) is the
+   eclipse spacing.
+3. Eclipses under another signal: box least squares (astropy) on the light curve less
+   its fold at the spacing. Narrow boxes of 10 standard errors at a period that is no
+   multiple or fraction of the spacing are eclipses that a pulsation or spots hid;
+   their period replaces the spacing, and the other signal's fold is taken out before
+   the eclipses are measured.
+4. Spacing or twice it: eclipses whose depths alternate from cycle to cycle at the
+   spacing (odd and even eclipses differ, :func:`parity_test`) are primaries and
+   secondaries: the orbit is twice the spacing, whatever else the fold shows (spots or
+   an ellipsoidal variation at half the orbit can make a second minimum there).
+   Otherwise, a fold at the spacing that shows a second minimum (a dip of
+   its own between two maxima: the secondary eclipse, or the other minimum of a
+   contact binary) is the orbit. A fold with one minimum is taken to be twins (equal
+   eclipses, or a contact binary's equal minima): the orbit is twice the spacing,
+   which is the catalogue convention. A binary whose secondary is invisible (or a
+   transiting planet) also shows one minimum; its period comes out doubled, and the
+   ``equal_minima`` flag says so.
+
+:func:`measure_ephemeris` then times every primary eclipse seen, fits the times with a
+line (period, T0 and their uncertainties), counts the primary and secondary eclipses
+seen, and compares odd and even eclipse depths. A light curve with one or two eclipses
+in all its sectors, or whose period the eclipses seen one by one do not bear out, gets
+the eclipse times and a lower bound on the period instead (:func:`find_eclipses`,
+:func:`period_lower_bound`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.ndimage import median_filter
+
+#: Shortest period searched (d); the shortest Kepler EB is 0.126 d.
+MIN_PERIOD = 0.05
+#: Multiples of each periodogram peak tried.
+HARMONICS = 8
+#: Periodogram peaks used as seeds.
+PEAKS = 5
+#: A trial period within this factor of the best cross-validated scatter counts as good ...
+SCATTER_TOLERANCE = 1.05
+#: ... and so does one that explains this fraction of the variance the best explains
+#: (large signals whose cycles differ a little, spotted contact binaries).
+EXPLAINED_TOLERANCE = 0.97
+#: Window of the running median that removes slow trends (d).
+TREND_WINDOW = 1.0
+#: Light curves are averaged into bins of this length for the search (d).
+SEARCH_CADENCE = 10 / 1440
+#: A second minimum needs this prominence over the fold's noise ...
+SECOND_MINIMUM_SIGMA = 8.0
+#: ... and this fraction of the primary's depth.
+SECOND_MINIMUM_FRACTION = 0.05
+#: Box durations (d) and shortest period (d) of the box search for eclipses under
+#: another signal ...
+BOX_DURATIONS = (0.04, 0.08, 0.16)
+BOX_MIN_PERIOD = 0.3
+#: ... which must stand this many standard errors out of the residuals ...
+BOX_SNR = 10.0
+#: ... at a period that no multiple or fraction (1-8) of the signal's spacing is, to 2%,
+BOX_HARMONIC_TOLERANCE = 0.02
+#: ... and in boxes shorter than this fraction of the period: detached eclipses. (A
+#: contact binary's residuals, its minima changing from cycle to cycle, give wide boxes
+#: near its period: on the shared Kepler EBs they all have boxes of 0.16 of the period or
+#: more, the hidden eclipses 0.13 or less.)
+BOX_MAX_DUTY = 0.1
+#: The box search looks at no more than this much baseline (d), the densest stretch.
+BOX_MAX_SPAN = 100.0
+
+
+@dataclass(frozen=True)
+class PeriodSearch:
+    """Outcome of :func:`search_period`.
+
+    Attributes
+    ----------
+    period : float
+        The orbital period (d): ``spacing`` or twice it.
+    spacing : float
+        Shortest period at which the light curve folds well (d).
+    doubled : bool
+        True when ``period`` is twice ``spacing`` (one minimum per spacing).
+    second_minimum_sigma : float
+        Prominence of the fold's second minimum at ``spacing``, over the fold's noise.
+    peaks : tuple of float
+        The periodogram peaks that seeded the search (d).
+    variability_period : float
+        When the eclipses hide under another periodic signal (pulsation, spots): that
+        signal's period (d), whose fold :func:`remove_variability` takes out before the
+        eclipses are measured; NaN otherwise.
+    explained : float
+        Fraction of the variance the fold at ``spacing`` explains, cross-validated
+        (about 0 or below for noise).
+    alternating : bool
+        True when the eclipses at ``spacing`` alternate in depth (odd and even cycles
+        differ: :func:`parity_test`), which makes ``period`` twice ``spacing`` whatever
+        the fold's minima say: primary and secondary eclipses of similar depth.
+    """
+
+    period: float
+    spacing: float
+    doubled: bool
+    second_minimum_sigma: float
+    peaks: tuple[float, ...] = field(default_factory=tuple)
+    variability_period: float = np.nan
+    explained: float = np.nan
+    alternating: bool = False
+
+
+def bin_series(time: np.ndarray, flux: np.ndarray, width: float) -> tuple[np.ndarray, np.ndarray]:
+    """Means of consecutive ``width``-long stretches (empty stretches dropped)."""
+    which = np.floor((time - time[0]) / width).astype(np.int64)
+    counts = np.bincount(which)
+    filled = counts > 0
+    return (
+        np.bincount(which, time)[filled] / counts[filled],
+        np.bincount(which, flux)[filled] / counts[filled],
+    )
+
+
+def running_median(time: np.ndarray, values: np.ndarray, window: float) -> np.ndarray:
+    """Running median of ``values`` over ``window`` days, on a grid of window/50 steps."""
+    step = max(float(np.median(np.diff(time))), window / 50)
+    which = np.floor((time - time[0]) / step).astype(np.int64)
+    counts = np.bincount(which)
+    means = np.bincount(which, values) / np.maximum(counts, 1)
+    grid = np.arange(len(counts))
+    filled = counts > 0
+    means = np.interp(grid, grid[filled], means[filled])
+    size = max(3, int(window / step)) | 1
+    return median_filter(means, size=size, mode="nearest")[which]
+
+
+def phase_dispersion(time: np.ndarray, flux: np.ndarray, period: float, bins: int) -> float:
+    """Sum of squared deviations from the bin means of the fold (Stellingwerf 1978)."""
+    which = np.minimum(((time / period) % 1.0 * bins).astype(np.int64), bins - 1)
+    counts = np.bincount(which, minlength=bins)
+    sums = np.bincount(which, flux, bins)
+    squares = np.bincount(which, flux * flux, bins)
+    return float((squares - sums**2 / np.maximum(counts, 1)).sum())
+
+
+def cross_validated_fold(
+    time: np.ndarray, flux: np.ndarray, period: float, bins: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Residuals of each cadence from the fold of the other cycles' parity, and that fold.
+
+    The fold of the even cycles (bin means, linearly interpolated in phase) predicts
+    the odd cycles and the other way round, so that no cadence predicts itself.
+    """
+    cycle = np.floor(time / period)
+    phase = time / period - cycle
+    which = np.minimum((phase * bins).astype(np.int64), bins - 1)
+    odd = cycle.astype(np.int64) % 2 == 1
+    centres = (np.arange(bins) + 0.5) / bins
+    prediction = np.zeros_like(flux)
+    for source in (odd, ~odd):
+        target = ~source
+        counts = np.bincount(which[source], minlength=bins)
+        sums = np.bincount(which[source], flux[source], bins)
+        filled = counts > 0
+        if filled.sum() < 2:
+            prediction[target] = flux[source].mean() if source.any() else 0.0
+            continue
+        knots = np.concatenate([centres[filled] - 1, centres[filled], centres[filled] + 1])
+        means = np.tile(sums[filled] / counts[filled], 3)
+        prediction[target] = np.interp(phase[target], knots, means)
+    return flux - prediction, prediction
+
+
+def fold_scatter(time: np.ndarray, flux: np.ndarray, period: float, bins: int) -> float:
+    """Cross-validated scatter of the fold at ``period`` after slow trends are removed."""
+    _, model = cross_validated_fold(time, flux, period, bins)
+    trend = running_median(time, flux - model, TREND_WINDOW)
+    residuals, _ = cross_validated_fold(time, flux - trend, period, bins)
+    return float((residuals**2).sum())
+
+
+def refine_period(time: np.ndarray, flux: np.ndarray, period: float, bins: int) -> float:
+    """Period of least phase dispersion within about one periodogram step of ``period``."""
+    span = time[-1] - time[0]
+    step = period**2 / span / bins / 2
+    trials = period + step * np.arange(-40, 41)
+    trials = trials[trials > 0]
+    dispersion = [phase_dispersion(time, flux, p, bins) for p in trials]
+    return float(trials[int(np.argmin(dispersion))])
+
+
+def periodogram_peaks(
+    time: np.ndarray, flux: np.ndarray, min_period: float, max_period: float, count: int = PEAKS
+) -> np.ndarray:
+    """The ``count`` highest local maxima of the Lomb-Scargle periodogram, as periods (d).
+
+    Peaks closer than 2% in frequency to a higher one are skipped.
+    """
+    from astropy.timeseries import LombScargle
+
+    span = time[-1] - time[0]
+    step = 1 / (5 * span)
+    frequency = np.arange(1 / max_period, 1 / min_period, step)
+    if len(frequency) > 2_000_000:
+        frequency = np.linspace(1 / max_period, 1 / min_period, 2_000_000)
+    power = LombScargle(time, flux).power(frequency, method="fast")
+    maxima = np.flatnonzero((power[1:-1] > power[:-2]) & (power[1:-1] >= power[2:])) + 1
+    maxima = maxima[np.argsort(power[maxima])[::-1]]
+    chosen: list[int] = []
+    for index in maxima:
+        if all(abs(frequency[index] / frequency[other] - 1) > 0.02 for other in chosen):
+            chosen.append(int(index))
+        if len(chosen) == count:
+            break
+    return 1 / frequency[chosen]
+
+
+def folded_profile(
+    time: np.ndarray, flux: np.ndarray, period: float, bins: int, t0: float = 0.0
+) -> np.ndarray:
+    """Bin means of the fold at ``period`` from phase 0 at ``t0``; empty bins interpolated."""
+    which = np.minimum((((time - t0) / period) % 1.0 * bins).astype(np.int64), bins - 1)
+    counts = np.bincount(which, minlength=bins)
+    means = np.bincount(which, flux, bins) / np.maximum(counts, 1)
+    grid = np.arange(bins)
+    filled = counts > 0
+    return np.interp(grid, grid[filled], means[filled], period=bins)
+
+
+def second_minimum(
+    time: np.ndarray, flux: np.ndarray, period: float, bins: int = 100
+) -> tuple[float, float, float]:
+    """The fold's most prominent minimum after the deepest: (sigma, phase, fraction).
+
+    The fold (smoothed over three bins) starts at its deepest bin. A minimum's
+    prominence is its depth below the lower of the highest points between it and the
+    primary on either side; ``sigma`` is that over the fold's noise (from its second
+    differences, which a smooth curve does not raise), ``fraction`` over the primary's
+    depth (maximum minus minimum) and ``phase`` its phase after the primary.
+    """
+    profile = folded_profile(time, flux, period, bins)
+    smooth = (np.roll(profile, 1) + profile + np.roll(profile, -1)) / 3
+    smooth = np.roll(smooth, -int(np.argmin(smooth)))
+    wrapped = np.concatenate([smooth[-2:], smooth, smooth[:2]])
+    noise = 1.4826 * np.median(np.abs(np.diff(wrapped, 2))) / np.sqrt(6)
+    best, where = 0.0, np.nan
+    for j in range(2, bins - 1):
+        if smooth[j] <= smooth[j - 1] and smooth[j] <= smooth[j + 1]:
+            prominence = min(smooth[: j + 1].max(), smooth[j:].max()) - smooth[j]
+            if prominence > best:
+                best, where = float(prominence), j / bins
+    depth = float(smooth.max() - smooth[0])
+    tiny = np.finfo(float).tiny
+    return best / max(noise, tiny), where, best / max(depth, tiny)
+
+
+def search_period(
+    time: np.ndarray, flux: np.ndarray, max_period: float | None = None
+) -> PeriodSearch:
+    """The orbital period of an eclipsing binary from its light curve (all sectors).
+
+    Parameters
+    ----------
+    time : numpy.ndarray
+        Times of the good cadences (BTJD days), increasing; all sectors together.
+    flux : numpy.ndarray
+        Relative flux (each sector divided by its median).
+    max_period : float, optional
+        Longest spacing tried (d); half the baseline by default, so that at least two
+        cycles of the spacing are covered.
+
+    Returns
+    -------
+    PeriodSearch
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ebscan.sim.eclipses import Binary, binary_flux
+    >>> from ebscan.survey.periods import search_period
+    >>> time = np.arange(0, 27, 2 / 1440)
+    >>> binary = Binary(period=2.3, t0=0.4, radius_1=0.1, radius_2=0.08,
+    ...                 surface_brightness_ratio=0.5, inclination=88.0)
+    >>> found = search_period(time, binary_flux(binary, time))
+    >>> round(found.period, 3), found.doubled
+    (2.3, False)
+    """
+    time = np.asarray(time, dtype=np.float64)
+    flux = np.asarray(flux, dtype=np.float64)
+    span = float(time[-1] - time[0])
+    max_period = max_period or span / 2
+    binned_time, binned_flux = bin_series(time, flux - np.median(flux), SEARCH_CADENCE)
+    bins = int(np.clip(len(binned_time) / 20, 50, 500))
+    peaks = periodogram_peaks(binned_time, binned_flux, MIN_PERIOD, max_period)
+    trials = sorted({k * p for p in peaks for k in range(1, HARMONICS + 1) if k * p <= max_period})
+    refined = np.array([refine_period(binned_time, binned_flux, p, bins) for p in trials])
+    scatter = np.array([fold_scatter(binned_time, binned_flux, p, bins) for p in refined])
+    explained = 1 - scatter / np.sum((binned_flux - binned_flux.mean()) ** 2)
+    good = (scatter <= SCATTER_TOLERANCE * scatter.min()) | (
+        explained >= EXPLAINED_TOLERANCE * explained.max()
+    )
+    spacing = float(refined[good].min())
+    spacing_explained = float(explained[refined == spacing][0])
+    variability = np.nan
+    hidden = hidden_eclipses(binned_time, binned_flux, spacing, max_period)
+    if hidden is not None:
+        variability = spacing
+        binned_flux = remove_variability(binned_time, binned_flux, spacing, "mean")
+        spacing = refine_period(binned_time, binned_flux, hidden, bins)
+    sigma, _, fraction = second_minimum(binned_time, binned_flux, spacing)
+    single = not (sigma > SECOND_MINIMUM_SIGMA and fraction > SECOND_MINIMUM_FRACTION)
+    # Primary and secondary eclipses of similar depth fold together at half the orbit,
+    # and other features of the light curve (spots, a shoulder) can show as a second
+    # minimum there: the odd and even eclipses differing is the stronger evidence.
+    covered = _covered_eclipses(binned_time, binned_flux, spacing)[0]
+    alternating = alternate(covered)
+    return PeriodSearch(
+        period=2 * spacing if single or alternating else spacing,
+        spacing=spacing,
+        doubled=single or alternating,
+        second_minimum_sigma=float(sigma),
+        peaks=tuple(float(p) for p in peaks),
+        variability_period=variability,
+        explained=spacing_explained,
+        alternating=alternating,
+    )
+
+
+def remove_variability(
+    time: np.ndarray, flux: np.ndarray, period: float, statistic: str = "median"
+) -> np.ndarray:
+    """``flux`` less its fold at ``period`` and a slow trend.
+
+    The fold is each phase bin's ``statistic`` (interpolated between bins). The
+    median leaves the eclipses, a few cycles of each bin, out of the fold of a
+    pulsation: the eclipses' depths stay whole (:func:`ebscan.survey.candidates.characterise`
+    fits the geometry so). The mean takes out everything that repeats at ``period``,
+    eclipses included: a binary whose fold is right leaves nothing for
+    :func:`hidden_eclipses`, which the search needs.
+    """
+    from scipy.stats import binned_statistic
+
+    bins = int(np.clip(len(time) / 20, 50, 500))
+    centres = (np.arange(bins) + 0.5) / bins
+    profile, _, _ = binned_statistic(
+        (time / period) % 1.0, flux, statistic=statistic, bins=bins, range=(0, 1)
+    )
+    filled = np.isfinite(profile)
+    profile = np.interp(centres, centres[filled], profile[filled], period=1.0)
+    residual = flux - np.interp((time / period) % 1.0, centres, profile, period=1.0)
+    return residual - running_median(time, residual, TREND_WINDOW)
+
+
+def hidden_eclipses(
+    time: np.ndarray, flux: np.ndarray, spacing: float, max_period: float
+) -> float | None:
+    """The period of eclipses under another periodic signal, or None.
+
+    Box least squares (astropy) on the light curve less its fold at ``spacing`` (in
+    the densest stretch of at most :data:`BOX_MAX_SPAN` days). Eclipses that the fold
+    of a stronger signal (a pulsation, spots) hides stand out there; a box signal of
+    :data:`BOX_SNR` standard errors, in narrow boxes (:data:`BOX_MAX_DUTY`), at a
+    period unrelated to ``spacing``, is them.
+    """
+    from astropy.timeseries import BoxLeastSquares
+
+    if max_period <= BOX_MIN_PERIOD:
+        return None
+    residual = remove_variability(time, flux, spacing, "mean")
+    if time[-1] - time[0] > BOX_MAX_SPAN:
+        ends = np.searchsorted(time, time + BOX_MAX_SPAN)
+        start = int(np.argmax(ends - np.arange(len(time))))
+        time, residual = time[start : ends[start]], residual[start : ends[start]]
+    span = time[-1] - time[0]
+    longest = min(max_period, span / 2)
+    if longest <= BOX_MIN_PERIOD:
+        return None
+    step = min(BOX_DURATIONS) / (3 * span * BOX_MIN_PERIOD)
+    trials = np.sort(1 / np.arange(1 / longest, 1 / BOX_MIN_PERIOD, step))
+    result = BoxLeastSquares(time, residual).power(trials, list(BOX_DURATIONS))
+    best = int(np.argmax(result.power))
+    period, depth, duration = (
+        float(x[best]) for x in (result.period, result.depth, result.duration)
+    )
+    noise = 1.4826 * np.median(np.abs(np.diff(residual))) / np.sqrt(2)
+    snr = depth / noise * np.sqrt(len(time) * duration / period)
+    ratio = period / spacing
+    related = any(
+        abs(ratio * k - 1) < BOX_HARMONIC_TOLERANCE or abs(ratio / k - 1) < BOX_HARMONIC_TOLERANCE
+        for k in range(1, HARMONICS + 1)
+    )
+    narrow = duration / period < BOX_MAX_DUTY
+    return period if snr > BOX_SNR and narrow and not related else None
+
+
+#: An eclipse is seen when its depth reaches this fraction of the folded depth.
+SEEN_FRACTION = 0.5
+#: A fold that explains less of the variance than this (cross-validated) is noise:
+#: white noise gives -0.05 to -0.01, the shared real EBs 0.016 and more.
+MIN_EXPLAINED = 0.01
+#: Odd and even eclipses differ when their mean depths differ by this many standard
+#: errors (Gaussian-equivalent, :func:`parity_test`) ...
+ODD_EVEN_SIGMA = 3.0
+#: ... and by this fraction of the deeper.
+ODD_EVEN_FRACTION = 0.1
+#: Eclipses found one by one (:func:`find_eclipses`) stand this many times the noise
+#: of the smoothed light curve below it.
+EVENT_SIGMA = 6.0
+#: Durations of the boxes that :func:`find_eclipses` smooths with (d).
+EVENT_WIDTHS = (0.04, 0.08, 0.16, 0.32)
+
+
+@dataclass(frozen=True)
+class Ephemeris:
+    """Period, T0 and the eclipses seen in one star's light curves.
+
+    Attributes
+    ----------
+    period, period_error : float
+        Orbital period and its standard error (d); NaN when fewer than three eclipses
+        were seen, or when the eclipses found one by one fit no period up to half the
+        baseline (then ``period_lower_bound`` and ``eclipse_times`` say what is known).
+    t0, t0_error : float
+        Time of a primary minimum (BTJD d; the one nearest the middle of the data) and
+        its standard error.
+    n_primary, n_secondary : int
+        Primary and secondary eclipses seen (each at least half the folded depth).
+    secondary_phase : float
+        Phase of the secondary minimum after the primary; NaN when there is none.
+    odd_even_sigma : float
+        Difference between the mean depths of odd and even primary eclipses, in
+        standard errors (:func:`parity_test`; 0 with fewer than two of either).
+    period_lower_bound : float
+        Without a period: the shortest period (d) that puts no eclipse but the ones
+        seen in the data; NaN otherwise.
+    eclipse_times : tuple of float
+        Without a period: the times of the eclipses found one by one (BTJD d); empty
+        otherwise.
+    doubled : bool
+        The period is twice the spacing of the minima (one minimum per spacing).
+    flags : tuple of str
+        ``single_eclipse`` (one or two eclipses in all the data), ``odd_even`` (odd and
+        even eclipses differ: the period may be twice this, or a blend),
+        ``no_secondary`` (no second minimum in the fold at the period),
+        ``equal_minima`` (the period is twice the spacing of equal minima: twins or a
+        contact binary assumed; an invisible secondary would make it half this).
+    """
+
+    period: float
+    period_error: float
+    t0: float
+    t0_error: float
+    n_primary: int
+    n_secondary: int
+    secondary_phase: float
+    odd_even_sigma: float
+    period_lower_bound: float = np.nan
+    eclipse_times: tuple[float, ...] = ()
+    doubled: bool = False
+    flags: tuple[str, ...] = ()
+
+
+def detrend(time: np.ndarray, flux: np.ndarray, period: float, bins: int = 200) -> np.ndarray:
+    """``flux`` less its slow trend: a running median of the residuals from the fold."""
+    _, model = cross_validated_fold(time, flux, period, bins)
+    return flux - running_median(time, flux - model, max(TREND_WINDOW, period))
+
+
+def _eclipse_half_width(profile: np.ndarray) -> float:
+    """Half the full width at half depth of the fold's minimum at bin 0 (phase units)."""
+    bins = len(profile)
+    base = np.median(profile)
+    below = profile < base - (base - profile[0]) / 2
+    right = next((j for j in range(1, bins // 2) if not below[j]), bins // 2)
+    left = next((j for j in range(1, bins // 2) if not below[-j]), bins // 2)
+    return max(right + left - 1, 2) / bins / 2
+
+
+@dataclass(frozen=True)
+class _Eclipse:
+    """One eclipse: cycle number, time and its error, and its depth relative to the fold's."""
+
+    cycle: int
+    time: float
+    time_error: float
+    scale: float
+    scale_error: float
+
+
+def _time_eclipses(
+    time: np.ndarray,
+    flux: np.ndarray,
+    period: float,
+    centre: float,
+    half_width: float,
+    profile: np.ndarray,
+    noise: float,
+) -> list[_Eclipse]:
+    """Each covered eclipse at ``centre + n period``: its time and its depth.
+
+    The template is the folded profile around the eclipse. Each eclipse's time is the
+    shift that fits it best (least squares with a free level and depth, parabola
+    through the three best shifts), its error from the curvature of chi-square; its
+    depth is the fitted scale of the template (1: as deep as the fold). An eclipse is
+    covered when its window holds 60% of the cadences it would without gaps.
+    """
+    bins = len(profile)
+    knots = (np.arange(-bins, 2 * bins) + 0.5) / bins - 0.5
+    template = np.tile(np.roll(profile, bins // 2), 3)
+    cadence = float(np.median(np.diff(time)))
+    half = max(half_width * period, cadence)
+    window = min(max(2.5 * half, 4 * cadence), 0.5 * period)
+    shifts = np.linspace(-half, half, 41)
+    step = shifts[1] - shifts[0]
+    eclipses = []
+    first = int(np.floor((time[0] - centre) / period))
+    last = int(np.ceil((time[-1] - centre) / period))
+    for cycle in range(first, last + 1):
+        expected = centre + cycle * period
+        lo, hi = np.searchsorted(time, [expected - window, expected + window])
+        core = np.count_nonzero(np.abs(time[lo:hi] - expected) < half)
+        if hi - lo < 0.6 * 2 * window / cadence or core < min(3, 0.6 * 2 * half / cadence):
+            continue
+        t, y = time[lo:hi], flux[lo:hi]
+        chi = np.empty(len(shifts))
+        for i, shift in enumerate(shifts):
+            model = np.interp((t - expected - shift) / period, knots, template)
+            model = model - model.mean()
+            scale = np.dot(y - y.mean(), model) / max(np.dot(model, model), 1e-300)
+            chi[i] = np.sum((y - y.mean() - scale * model) ** 2) / noise**2
+        best = int(np.clip(np.argmin(chi), 1, len(shifts) - 2))
+        a, b, c = chi[best - 1 : best + 2]
+        curvature = (a - 2 * b + c) / step**2
+        offset = 0.5 * step * (a - c) / (a - 2 * b + c) if curvature > 0 else 0.0
+        found = expected + shifts[best] + float(np.clip(offset, -step, step))
+        model = np.interp((t - found) / period, knots, template)
+        model = model - model.mean()
+        power = max(np.dot(model, model), 1e-300)
+        eclipses.append(
+            _Eclipse(
+                cycle=cycle,
+                time=found,
+                time_error=float(np.sqrt(2 / curvature)) if curvature > 0 else half,
+                scale=float(np.dot(y - y.mean(), model) / power),
+                scale_error=float(noise / np.sqrt(power)),
+            )
+        )
+    return eclipses
+
+
+def _covered_eclipses(
+    time: np.ndarray, flux: np.ndarray, period: float
+) -> tuple[list[_Eclipse], np.ndarray, np.ndarray, float, float, float]:
+    """The covered eclipses at the fold's deepest phase, timed one by one.
+
+    Returns the eclipses (:func:`_time_eclipses`), the detrended flux, the folded
+    profile from the eclipse, the eclipse's time (BTJD d), its half width (phase) and
+    the noise of one cadence.
+    """
+    bins = int(np.clip(len(time) / 20, 50, 1000))
+    flat = detrend(time, flux, period, bins)
+    profile = folded_profile(time, flat, period, bins, t0=time[0])
+    start = int(np.argmin((np.roll(profile, 1) + profile + np.roll(profile, -1)) / 3))
+    centre = time[0] + (start + 0.5) / bins * period
+    profile = np.roll(profile, -start)
+    half_width = _eclipse_half_width(profile)
+    noise = 1.4826 * np.median(np.abs(np.diff(flat))) / np.sqrt(2)
+    covered = _time_eclipses(time, flat, period, centre, half_width, profile, noise)
+    return covered, flat, profile, centre, half_width, noise
+
+
+def parity_test(eclipses: list[_Eclipse]) -> tuple[float, float]:
+    """Odd against even eclipse depths: (significance, difference over the deeper).
+
+    Student's two-sample t test: the error of the difference of the mean depths
+    comes from the spread of the depths within each parity (pooled), which holds the
+    red noise that each eclipse's own error leaves out, but is no smaller than those
+    errors say. Unlike the spread of all the depths, the pooled one does not grow with
+    the difference it tests. The t value is turned into Gaussian standard deviations
+    with its degrees of freedom, so that a few eclipses need a large difference.
+    Fewer than two eclipses of either parity: (0, 0).
+    """
+    from scipy.stats import norm
+    from scipy.stats import t as student
+
+    odd = np.array([e.scale for e in eclipses if e.cycle % 2])
+    even = np.array([e.scale for e in eclipses if not e.cycle % 2])
+    if len(odd) < 2 or len(even) < 2:
+        return 0.0, 0.0
+    dof = len(odd) + len(even) - 2
+    within = (np.sum((odd - odd.mean()) ** 2) + np.sum((even - even.mean()) ** 2)) / dof
+    formal = float(np.mean([e.scale_error**2 for e in eclipses]))
+    error = np.sqrt(max(within, formal) * (1 / len(odd) + 1 / len(even)))
+    gap = abs(odd.mean() - even.mean())
+    deeper = max(odd.mean(), even.mean())
+    if error <= 0 or deeper <= 0:
+        return 0.0, 0.0
+    tail = max(float(student.sf(gap / error, dof)), 1e-300)
+    return float(norm.isf(tail)), float(gap / deeper)
+
+
+def alternate(eclipses: list[_Eclipse]) -> bool:
+    """Odd and even eclipses differ: by :data:`ODD_EVEN_SIGMA` and :data:`ODD_EVEN_FRACTION`."""
+    sigma, fraction = parity_test(eclipses)
+    return sigma > ODD_EVEN_SIGMA and fraction > ODD_EVEN_FRACTION
+
+
+def _seen(eclipses: list[_Eclipse]) -> list[_Eclipse]:
+    """Eclipses at least ``SEEN_FRACTION`` as deep as the fold, by three standard errors."""
+    return [e for e in eclipses if e.scale > max(SEEN_FRACTION, 3 * e.scale_error)]
+
+
+def _linear_ephemeris(eclipses: list[_Eclipse]) -> tuple[float, float, float, float]:
+    """Weighted least-squares line through eclipse times: (period, error, t0, error).
+
+    T0 is the eclipse nearest the weighted mean cycle, so that it and the period are
+    nearly uncorrelated; errors are scaled up by the root of the reduced chi-square
+    when the times scatter more than their errors say.
+    """
+    cycles = np.array([e.cycle for e in eclipses], dtype=float)
+    times = np.array([e.time for e in eclipses])
+    weights = 1 / np.array([e.time_error for e in eclipses]) ** 2
+    middle = np.round(np.average(cycles, weights=weights))
+    design = np.column_stack([np.ones_like(cycles), cycles - middle])
+    covariance = np.linalg.inv(design.T @ (design * weights[:, None]))
+    t0, period = covariance @ (design.T @ (weights * times))
+    residuals = times - design @ np.array([t0, period])
+    dof = len(times) - 2
+    scale = max(1.0, float(np.sum(weights * residuals**2)) / dof) if dof > 0 else 1.0
+    errors = np.sqrt(np.diag(covariance) * scale)
+    return float(period), float(errors[1]), float(t0), float(errors[0])
+
+
+def find_eclipses(
+    time: np.ndarray, flux: np.ndarray, widths: tuple[float, ...] = EVENT_WIDTHS
+) -> tuple[np.ndarray, np.ndarray]:
+    """Eclipses found one by one: (times, depths), deepest first.
+
+    The light curve less a 2-day running median is averaged in boxes of each of
+    ``widths``; a dip is where a box mean falls ``EVENT_SIGMA`` times the robust
+    scatter of the box means below zero, its time the lowest box. Dips closer than
+    the widest box are one eclipse.
+    """
+    flat = flux - running_median(time, flux, 2.0)
+    cumulative = np.concatenate([[0.0], np.cumsum(flat)])
+    found: list[tuple[float, float]] = []
+    for width in widths:
+        lo = np.searchsorted(time, time - width / 2)
+        hi = np.searchsorted(time, time + width / 2)
+        counts = hi - lo
+        means = (cumulative[hi] - cumulative[lo]) / np.maximum(counts, 1)
+        full = counts >= 0.6 * np.median(counts)
+        noise = 1.4826 * np.median(np.abs(means[full] - np.median(means[full])))
+        low = full & (means < -EVENT_SIGMA * noise)
+        starts = np.flatnonzero(np.diff(np.concatenate([[0], low.astype(int)])) == 1)
+        ends = np.flatnonzero(np.diff(np.concatenate([low.astype(int), [0]])) == -1)
+        for start, end in zip(starts, ends, strict=True):
+            lowest = start + int(np.argmin(means[start : end + 1]))
+            found.append((float(time[lowest]), float(-means[lowest])))
+    found.sort(key=lambda event: -event[1])
+    events: list[tuple[float, float]] = []
+    for when, depth in found:
+        if all(abs(when - other) > max(widths) for other, _ in events):
+            events.append((when, depth))
+    return np.array([e[0] for e in events]), np.array([e[1] for e in events])
+
+
+def period_lower_bound(
+    time: np.ndarray, eclipse_times: np.ndarray, duration: float, longest: float | None = None
+) -> float:
+    """Shortest period that puts no eclipse but the ones seen into the data (d).
+
+    Every eclipse seen repeats at multiples of the period; a period is ruled out when
+    one of those repeats, more than a quarter of ``duration`` from every eclipse seen,
+    falls on at least three cadences (within a quarter of ``duration``). Periods from
+    ``duration`` to ``longest`` (twice the baseline by default) are tried on a
+    logarithmic grid.
+    """
+    span = time[-1] - time[0]
+    longest = longest or 2 * span
+    trials = np.geomspace(max(duration, 0.05), longest, 20_000)
+    seen = np.sort(np.asarray(eclipse_times))
+    for period in trials:
+        ruled_out = False
+        for when in seen:
+            k = np.arange(
+                np.floor((time[0] - when) / period), np.ceil((time[-1] - when) / period) + 1
+            )
+            repeats = when + k * period
+            apart = np.min(np.abs(repeats[:, None] - seen[None, :]), axis=1)
+            repeats = repeats[apart > duration / 4]
+            if repeats.size:
+                lo = np.searchsorted(time, repeats - duration / 4)
+                hi = np.searchsorted(time, repeats + duration / 4)
+                if np.any(hi - lo >= 3):
+                    ruled_out = True
+                    break
+        if not ruled_out:
+            return float(period)
+    return float(longest)
+
+
+def measure_ephemeris(
+    time: np.ndarray, flux: np.ndarray, search: PeriodSearch | None = None
+) -> Ephemeris:
+    """Period, T0, eclipse counts and flags of one star (all its sectors).
+
+    Parameters
+    ----------
+    time : numpy.ndarray
+        Good cadences of all sectors (BTJD d), increasing.
+    flux : numpy.ndarray
+        Relative flux (each sector divided by its median).
+    search : PeriodSearch, optional
+        The result of :func:`search_period` on the same data (computed if not given).
+    """
+    time = np.asarray(time, dtype=np.float64)
+    flux = np.asarray(flux, dtype=np.float64) - np.median(flux)
+    search = search or search_period(time, flux)
+    if np.isfinite(search.variability_period):
+        # The mean fold, as in the search: with the median here, two of the shared
+        # real EBs lost their period (bench/periods.py).
+        flux = remove_variability(time, flux, search.variability_period, "mean")
+    period = search.period
+    covered, flat, profile, centre, half_width, noise = _covered_eclipses(time, flux, period)
+    bins = len(profile)
+    seen = _seen(covered)
+    # Eclipses of this depth would stand out one by one (three errors below half the
+    # folded depth); if most of them are missing, the period is not the binary's.
+    visible = [e for e in covered if e.scale_error < SEEN_FRACTION / 3]
+    unsupported = len(visible) >= 2 and len(seen) <= 0.5 * len(visible)
+    if np.isnan(search.variability_period) and search.explained < MIN_EXPLAINED:
+        unsupported = True
+    sigma, phase, fraction = second_minimum(time - centre, flat, period)
+    has_secondary = sigma > SECOND_MINIMUM_SIGMA and fraction > SECOND_MINIMUM_FRACTION
+    n_secondary = 0
+    if has_secondary:
+        shifted = np.roll(profile, -round(phase * bins))
+        secondaries = _time_eclipses(
+            time, flat, period, centre + phase * period, _eclipse_half_width(shifted),
+            shifted, noise,
+        )  # fmt: skip
+        n_secondary = len(_seen(secondaries))
+    flags = [] if has_secondary else ["no_secondary"]
+    if search.doubled and not search.alternating:
+        flags.append("equal_minima")
+    odd_even = parity_test(seen)[0]
+    if alternate(seen):
+        flags.append("odd_even")
+    if len(seen) + n_secondary <= 2 or unsupported:
+        times, depths = find_eclipses(time, flux)
+        # Dips a tenth as deep as the deepest: eclipses, not the star's own variability.
+        times = np.sort(times[depths >= 0.1 * depths.max()]) if len(times) else times
+        if len(times) == 0 and not unsupported:
+            times = np.array([e.time for e in seen])
+        if len(times) == 0 and (unsupported or not seen):
+            # No eclipse at all: nothing to say about a period.
+            return Ephemeris(np.nan, np.nan, np.nan, np.nan, 0, 0, np.nan, 0.0)
+        if len(times) <= 2 or unsupported:
+            return Ephemeris(
+                period=np.nan,
+                period_error=np.nan,
+                t0=float(times[0]),
+                t0_error=np.nan,
+                n_primary=len(times),
+                n_secondary=0,
+                secondary_phase=np.nan,
+                odd_even_sigma=0.0,
+                period_lower_bound=period_lower_bound(time, times, 2 * half_width * period),
+                eclipse_times=tuple(float(t) for t in times),
+                doubled=False,
+                flags=("single_eclipse",) if len(times) <= 2 else (),
+            )
+    if len(seen) >= 2:
+        fitted, fitted_error, t0, t0_error = _linear_ephemeris(seen)
+    else:
+        fitted, fitted_error = period, np.nan
+        t0, t0_error = (seen[0].time, seen[0].time_error) if seen else (centre, np.nan)
+    return Ephemeris(
+        period=fitted,
+        period_error=fitted_error,
+        t0=t0,
+        t0_error=t0_error,
+        n_primary=len(seen),
+        n_secondary=n_secondary,
+        secondary_phase=float(phase) if has_secondary else np.nan,
+        odd_even_sigma=odd_even,
+        doubled=search.doubled,
+        flags=tuple(flags),
+    )

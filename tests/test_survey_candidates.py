@@ -1,0 +1,275 @@
+"""Periods, ephemerides, eclipse geometry and the centroid test on simulated binaries.
+
+The binaries come from the EB model of :mod:`ebscan.sim.eclipses` (batman occultations),
+whose :func:`~ebscan.sim.eclipses.eclipse_geometry` gives the true depths, secondary phase
+and widths to compare with.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ebscan.sim.eclipses import Binary, binary_flux, eclipse_geometry
+from ebscan.survey.centroids import PIXEL_ARCSEC, Centroids, centroid_test
+from ebscan.survey.geometry import MORPHOLOGY_TABLE, fit_two_gaussians, morphology
+from ebscan.survey.periods import (
+    ODD_EVEN_SIGMA,
+    SECOND_MINIMUM_SIGMA,
+    _Eclipse,
+    alternate,
+    detrend,
+    measure_ephemeris,
+    parity_test,
+    period_lower_bound,
+    search_period,
+)
+
+#: A TESS-like sector: 27 days of 2-minute cadences with a one-day gap in the middle.
+TIME = np.arange(1000.0, 1027.0, 2 / 1440)
+TIME = TIME[(TIME < 1013.0) | (TIME > 1014.0)]
+NOISE = 1e-3
+
+BINARIES = {
+    "unequal": Binary(
+        period=2.3, t0=1000.4, radius_1=0.1, radius_2=0.08,
+        surface_brightness_ratio=0.5, inclination=88.0,
+    ),
+    "eccentric": Binary(
+        period=4.1, t0=1001.0, radius_1=0.06, radius_2=0.05,
+        surface_brightness_ratio=0.7, inclination=89.0, eccentricity=0.2, omega=30.0,
+    ),
+    "near_contact": Binary(
+        period=0.9, t0=1000.2, radius_1=0.3, radius_2=0.25,
+        surface_brightness_ratio=0.8, inclination=80.0,
+    ),
+    "diluted": Binary(
+        period=1.5, t0=1000.2, radius_1=0.15, radius_2=0.1,
+        surface_brightness_ratio=0.3, inclination=85.0, third_light=0.5,
+    ),
+    "twins": Binary(
+        period=3.0, t0=1000.7, radius_1=0.07, radius_2=0.07,
+        surface_brightness_ratio=1.0, inclination=89.0,
+    ),
+}  # fmt: skip
+
+
+def observe(binary: Binary, time: np.ndarray = TIME, seed: int = 18) -> np.ndarray:
+    """The binary's flux at 2-minute exposures with white noise (seeded)."""
+    rng = np.random.default_rng(seed)
+    return binary_flux(binary, time, exposure_days=2 / 1440) + rng.normal(0, NOISE, time.size)
+
+
+@pytest.mark.parametrize("name", sorted(BINARIES))
+def test_simulated_binary_ephemeris_and_geometry(name):
+    """Period within 1e-5, T0 within 0.2% of the period, depths within 5% (relative),
+    the secondary's phase within 0.002 and widths (5.6 sigma) within 20% of the model's
+    first-to-last-contact durations."""
+    binary = BINARIES[name]
+    truth = eclipse_geometry(binary)
+    flux = observe(binary)
+    ephemeris = measure_ephemeris(TIME, flux, search_period(TIME, flux))
+    assert ephemeris.period == pytest.approx(binary.period, rel=1e-5)
+    assert abs(ephemeris.period - binary.period) < 5 * ephemeris.period_error
+    assert abs(((ephemeris.t0 - binary.t0) / binary.period + 0.5) % 1 - 0.5) < 0.002
+    assert ephemeris.n_primary == pytest.approx(27 / binary.period, abs=2)
+    assert ephemeris.n_secondary == pytest.approx(27 / binary.period, abs=2)
+    assert ("equal_minima" in ephemeris.flags) == (name == "twins")
+    assert "odd_even" not in ephemeris.flags and "single_eclipse" not in ephemeris.flags
+    flat = detrend(TIME, flux - 1, ephemeris.period) + 1
+    fit = fit_two_gaussians(
+        (TIME - ephemeris.t0) / ephemeris.period, flat, ephemeris.secondary_phase
+    )
+    assert fit.primary_depth == pytest.approx(truth.primary_depth, rel=0.05)
+    assert fit.secondary_depth == pytest.approx(truth.secondary_depth, rel=0.05)
+    assert fit.secondary_phase == pytest.approx(truth.secondary_phase, abs=0.002)
+    assert fit.primary_width == pytest.approx(truth.primary_width, rel=0.2)
+    assert fit.secondary_width == pytest.approx(truth.secondary_width, rel=0.2)
+    assert ephemeris.secondary_phase == pytest.approx(truth.secondary_phase, abs=0.02)
+
+
+def test_morphology_follows_the_eclipse_widths():
+    """Wider eclipses, a higher Prsa-like morphology; the table's ends are its range."""
+    widths, values = np.array(MORPHOLOGY_TABLE).T
+    assert np.all(np.diff(widths) > 0) and np.all(np.diff(values) >= 0)
+    assert morphology(0.05) < morphology(0.2) < morphology(0.6)
+    assert morphology(0.0) == values[0] and morphology(2.0) == values[-1]
+    detached = fit_two_gaussians(
+        (TIME - 1001.0) / 4.1, observe(BINARIES["eccentric"]), 0.61
+    ).morphology
+    close = fit_two_gaussians((TIME - 1000.2) / 0.9, observe(BINARIES["near_contact"])).morphology
+    assert detached < 0.3 < 0.5 < close
+
+
+def test_one_eclipse_gives_its_time_and_a_lower_bound():
+    """A 40-day binary eclipses once in a sector: no period, the eclipse time, and the
+    shortest period that puts no second eclipse in the data (the data end 18.7 d after)."""
+    binary = Binary(
+        period=40.0, t0=1008.3, radius_1=0.02, radius_2=0.015,
+        surface_brightness_ratio=0.6, inclination=89.9,
+    )  # fmt: skip
+    ephemeris = measure_ephemeris(TIME, observe(binary, seed=5))
+    assert np.isnan(ephemeris.period)
+    assert ephemeris.flags == ("single_eclipse",)
+    assert ephemeris.eclipse_times == pytest.approx((1008.3,), abs=0.01)
+    after = TIME[-1] - 1008.3
+    assert after <= ephemeris.period_lower_bound < after + 0.15  # within the eclipse's length
+
+
+def test_lower_bound_sees_eclipses_hidden_in_gaps():
+    """Eclipses at 5 and 15 d of 30 days of data: 10 d would put a third at 25, so the
+    period is over 25 d; with a gap at 24-26 d, 10 d fits (the third hides in it)."""
+    time = np.arange(0.0, 30.0, 0.01)
+    seen = np.array([5.0, 15.0])
+    assert period_lower_bound(time, seen, 0.2) == pytest.approx(25.0, abs=0.1)
+    gapped = time[(time < 24.0) | (time > 26.0)]
+    assert period_lower_bound(gapped, seen, 0.2) == pytest.approx(10.0, abs=0.06)
+
+
+def test_sectors_together_give_a_better_period():
+    """A second sector 300 days later shrinks the period's error about twentyfold, and
+    the true period stays within three errors."""
+    binary = Binary(
+        period=3.7, t0=1000.9, radius_1=0.05, radius_2=0.04,
+        surface_brightness_ratio=0.5, inclination=89.0,
+    )  # fmt: skip
+    both_time = np.concatenate([TIME, TIME + 300.0])
+    both_flux = observe(binary, both_time, seed=7)
+    one = measure_ephemeris(TIME, both_flux[: TIME.size])
+    both = measure_ephemeris(both_time, both_flux)
+    assert both.period_error < one.period_error / 10
+    assert abs(both.period - binary.period) < 3 * both.period_error
+    assert both.n_primary == 2 * one.n_primary
+
+
+def simulated_centroids(on_target: bool, target_known: bool = True) -> tuple[Centroids, Binary]:
+    """Centroids of an aperture with the target and a neighbour 1.65 pixels away.
+
+    The neighbour has 40% of the target's light; the eclipses are those of a binary
+    that is either the target or the neighbour. Flux-weighted centroids, plus pointing
+    jitter (2 millipixels) and a slow drift (0.05 pixel over the sector) that move both
+    stars alike.
+    """
+    binary = Binary(
+        period=2.1, t0=1000.5, radius_1=0.08, radius_2=0.07,
+        surface_brightness_ratio=0.6, inclination=88.0,
+    )  # fmt: skip
+    rng = np.random.default_rng(11)
+    eclipses = binary_flux(binary, TIME, exposure_days=2 / 1440)
+    target, neighbour = np.array([500.0, 800.0]), np.array([501.6, 800.4])
+    weight_target, weight_neighbour = (eclipses, 0.4) if on_target else (1.0, 0.4 * eclipses)
+    total = weight_target + weight_neighbour
+    drift = 0.05 * (TIME - TIME[0]) / 27
+    column, row = (
+        (weight_target * target[i] + weight_neighbour * neighbour[i]) / total
+        + drift
+        + rng.normal(0, 0.002, TIME.size)
+        for i in (0, 1)
+    )
+    flux = total / np.median(total) + rng.normal(0, NOISE, TIME.size)
+    return Centroids(TIME, column, row, flux, tuple(target) if target_known else None), binary
+
+
+@pytest.mark.parametrize("target_known", [True, False])
+def test_centroid_test_flags_a_blend_not_the_target(target_known):
+    half = 0.5 * eclipse_geometry(simulated_centroids(True)[1]).primary_width * 2.1
+    blend_centroids, binary = simulated_centroids(on_target=False, target_known=target_known)
+    blend = centroid_test(blend_centroids, binary.t0, binary.period, half)
+    target = centroid_test(
+        simulated_centroids(on_target=True, target_known=target_known)[0],
+        binary.t0, binary.period, half,
+    )  # fmt: skip
+    assert blend.blend and not target.blend
+    # The neighbour is 1.65 pixels from the target; from the out-of-eclipse centroid
+    # (target unknown) it is 1/1.4 of that.
+    distance = np.hypot(1.6, 0.4) * (1 if target_known else 1 / 1.4)
+    assert blend.source_offset == pytest.approx(distance * PIXEL_ARCSEC, rel=0.1)
+    assert blend.shift_sigma > 10
+    if target_known:
+        assert target.source_offset < 0.1 * PIXEL_ARCSEC
+
+
+def test_eclipses_under_a_pulsation():
+    """Shallow eclipses (4% and 1%, 4.3 d) under a 1.4% pulsation (0.83 d and its first
+    harmonic): the fold's best period is the pulsation's, the box search on what the
+    pulsation's fold leaves finds the eclipses."""
+    binary = Binary(
+        period=4.3, t0=1001.1, radius_1=0.05, radius_2=0.03,
+        surface_brightness_ratio=0.3, inclination=89.5, third_light=0.9,
+    )  # fmt: skip
+    pulsation = 0.01 * np.sin(2 * np.pi * TIME / 0.83) + 0.004 * np.sin(4 * np.pi * TIME / 0.83 + 1)
+    rng = np.random.default_rng(3)
+    flux = (
+        binary_flux(binary, TIME, exposure_days=2 / 1440)
+        + pulsation
+        + rng.normal(0, 5e-4, TIME.size)
+    )
+    search = search_period(TIME, flux)
+    assert search.period == pytest.approx(binary.period, rel=1e-3)
+    ratio = search.variability_period / 0.83
+    assert ratio == pytest.approx(round(ratio), abs=0.01)  # the pulsation, or a multiple
+    ephemeris = measure_ephemeris(TIME, flux, search)
+    assert ephemeris.period == pytest.approx(binary.period, rel=1e-4)
+    assert abs(((ephemeris.t0 - binary.t0) / binary.period + 0.5) % 1 - 0.5) < 0.002
+    assert ephemeris.n_primary >= 5 and ephemeris.n_secondary >= 5
+
+
+def test_noise_gets_no_period():
+    """White noise: no period, no eclipse, no lower bound (not a period from noise)."""
+    rng = np.random.default_rng(1)
+    ephemeris = measure_ephemeris(TIME, 1 + rng.normal(0, NOISE, TIME.size))
+    assert np.isnan(ephemeris.period) and np.isnan(ephemeris.period_lower_bound)
+    assert ephemeris.n_primary == 0 and ephemeris.eclipse_times == ()
+
+
+def test_unequal_eclipses_with_a_second_minimum_between_them_are_not_half():
+    """Eclipses of 10.8% and 8.1% (6.3 d, 30-minute cadence) under a modulation at
+    half the orbit that dips between them: the fold at 3.15 d puts both eclipses at
+    one phase and shows the modulation's dip as a second minimum, the P/2 trap. The
+    odd and even eclipses at 3.15 d differ (0.75 against 1.0 of their mean), so the
+    period is 6.3 d, without the ``equal_minima`` flag; at 6.3 d the primaries agree.
+    (Before the parity test the search gave 3.15 d.)"""
+    binary = Binary(
+        period=6.3, t0=1000.9, radius_1=0.04, radius_2=0.04,
+        surface_brightness_ratio=0.75, inclination=89.7, third_light=0.8,
+    )  # fmt: skip
+    geometry = eclipse_geometry(binary)
+    assert geometry.secondary_depth / geometry.primary_depth == pytest.approx(0.75, abs=0.01)
+    time = np.arange(1000.0, 1027.0, 30 / 1440)
+    time = time[(time < 1013.0) | (time > 1014.0)]
+    rng = np.random.default_rng(18)
+    modulation = 0.002 * np.cos(4 * np.pi * (time - binary.t0) / binary.period)
+    flux = (
+        binary_flux(binary, time, exposure_days=30 / 1440)
+        + modulation
+        + rng.normal(0, NOISE, time.size)
+    )
+    search = search_period(time, flux)
+    assert search.spacing == pytest.approx(binary.period / 2, rel=1e-3)
+    assert search.second_minimum_sigma > SECOND_MINIMUM_SIGMA  # the trap is set
+    assert search.alternating and search.period == pytest.approx(binary.period, rel=1e-3)
+    ephemeris = measure_ephemeris(time, flux, search)
+    assert ephemeris.period == pytest.approx(binary.period, rel=1e-4)
+    assert "equal_minima" not in ephemeris.flags and "odd_even" not in ephemeris.flags
+    # T0 on the primary (not the secondary, half a period away), within issue 18's 1%.
+    assert abs(((ephemeris.t0 - binary.t0) / binary.period + 0.5) % 1 - 0.5) < 0.01
+
+
+def test_parity_test_needs_more_eclipses_for_the_same_difference():
+    """Depths alternating about 1.0 and 0.8 with a spread of 0.02 in each parity: three
+    of each (t = 12.2, 4 degrees of freedom) is 3.7 sigma, odd and even differ; two of
+    each (t = 8.5, 2 degrees of freedom) is 2.5 sigma, undecided; one of either parity
+    is no test."""
+
+    def eclipses(depths):
+        return [_Eclipse(n, float(n), 1e-3, d, 1e-3) for n, d in enumerate(depths)]
+
+    many = eclipses([1.0, 0.8, 1.02, 0.78, 0.98, 0.82])
+    sigma, fraction = parity_test(many)
+    assert sigma == pytest.approx(3.66, abs=0.01) and fraction == pytest.approx(0.2)
+    assert alternate(many)
+    few = eclipses([1.0, 0.8, 1.04, 0.76])
+    assert parity_test(few)[0] == pytest.approx(2.47, abs=0.01)
+    assert ODD_EVEN_SIGMA > 2.47
+    assert not alternate(few)
+    assert parity_test(eclipses([1.0, 0.8, 1.0])) == (0.0, 0.0)
