@@ -96,6 +96,28 @@ def test_a_changed_default_is_found():
     assert mismatches(properties, MastConfig) == ["retries: schema default 4, MastConfig default 5"]
 
 
+def restated(config: dict, properties: dict, prefix: str = "") -> dict:
+    """Key -> (value, schema default) where a config file's value differs from the default."""
+    differences = {}
+    for key, value in config.items():
+        spec = properties.get(key, {})
+        if isinstance(value, dict) and "properties" in spec:
+            differences |= restated(value, spec["properties"], f"{prefix}{key}.")
+        elif "default" in spec and value != spec["default"]:
+            differences[prefix + key] = (value, spec["default"])
+    return differences
+
+
+def test_the_documented_config_restates_the_defaults():
+    """config/config.yaml writes most settings out for its readers: each must be the
+    default, but for the survey's own choices."""
+    config = yaml.safe_load((SCHEMA.parents[2] / "config" / "config.yaml").read_text())
+    assert restated(config, schema()["properties"]) == {
+        "products": ({"spoc-2min": None}, {"spoc-2min": {}}),  # the same: no overrides
+        "training.sectors": (["1-26"], []),
+    }
+
+
 def test_the_gls_method_has_one_default():
     assert PreprocessConfig().gls_method == GlsConfig().method
 
