@@ -465,7 +465,10 @@ class Ephemeris:
         baseline (then ``period_lower_bound`` and ``eclipse_times`` say what is known).
     t0, t0_error : float
         Time of a primary minimum (BTJD d; the one nearest the middle of the data) and
-        its standard error.
+        its standard error: that of the line through the eclipse times, and the
+        timing resolution of the fold they are timed against (one phase bin, whose
+        uniform error is a bin over sqrt(12): 0.01 d for a 2.3-d binary at 30-minute
+        cadence).
     n_primary, n_secondary : int
         Primary and secondary eclipses seen (each at least half the folded depth).
     secondary_phase : float
@@ -538,17 +541,22 @@ def _time_eclipses(
     half_width: float,
     profile: np.ndarray,
     noise: float,
+    minimum: float = 0.0,
 ) -> list[_Eclipse]:
     """Each covered eclipse at ``centre + n period``: its time and its depth.
 
-    The template is the folded profile around the eclipse. Each eclipse's time is the
-    shift that fits it best (least squares with a free level and depth, parabola
-    through the three best shifts), its error from the curvature of chi-square; its
-    depth is the fitted scale of the template (1: as deep as the fold). An eclipse is
-    covered when its window holds 60% of the cadences it would without gaps.
+    The template is the folded profile around the eclipse, whose bin 0 is centred on
+    ``centre`` and whose minimum lies ``minimum`` bins after it. Each eclipse's time
+    is the shift that fits it best (least squares with a free level and depth,
+    parabola through the three best shifts), its error from the curvature of
+    chi-square; its depth is the fitted scale of the template (1: as deep as the
+    fold). An eclipse is covered when its window holds 60% of the cadences it would
+    without gaps.
     """
     bins = len(profile)
-    knots = (np.arange(-bins, 2 * bins) + 0.5) / bins - 0.5
+    # Bin 0 sits at bins // 2 of the rolled template; the knots put the template's
+    # minimum at phase 0, so that a time is that of the eclipse's minimum.
+    knots = (np.arange(-bins, 2 * bins) - bins // 2 - minimum) / bins
     template = np.tile(np.roll(profile, bins // 2), 3)
     cadence = float(np.median(np.diff(time)))
     half = max(half_width * period, cadence)
@@ -608,8 +616,18 @@ def _covered_eclipses(
     profile = np.roll(profile, -start)
     half_width = _eclipse_half_width(profile)
     noise = 1.4826 * np.median(np.abs(np.diff(flat))) / np.sqrt(2)
-    covered = _time_eclipses(time, flat, period, centre, half_width, profile, noise)
+    covered = _time_eclipses(
+        time, flat, period, centre, half_width, profile, noise, _vertex(profile)
+    )
     return covered, flat, profile, centre, half_width, noise
+
+
+def _vertex(profile: np.ndarray) -> float:
+    """Where the minimum of ``profile`` lies from its bin 0 (in bins, within one):
+    the vertex of the parabola through bins -1, 0 and 1."""
+    before, at, after = profile[-1], profile[0], profile[1]
+    curvature = before - 2 * at + after
+    return float(np.clip(0.5 * (before - after) / curvature, -1, 1)) if curvature > 0 else 0.0
 
 
 def parity_test(eclipses: list[_Eclipse]) -> tuple[float, float]:
@@ -819,6 +837,11 @@ def measure_ephemeris(
     else:
         fitted, fitted_error = period, np.nan
         t0, t0_error = (seen[0].time, seen[0].time_error) if seen else (centre, np.nan)
+    # Every eclipse is timed against the fold, whose minimum is known to within about
+    # a bin (the vertex of a parabola through three bins): an error common to all the
+    # times, taken as uniform over one bin, that neither their own errors nor their
+    # scatter hold.
+    t0_error = float(np.hypot(t0_error, period / bins / np.sqrt(12)))
     return Ephemeris(
         period=fitted,
         period_error=fitted_error,
