@@ -18,8 +18,9 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+from ebscan.config import PreprocessConfig
 from ebscan.learn.pretrained import pretrained_description, pretrained_model
-from ebscan.learn.recipe import RecipeConfig, preprocess_config, real_light_curves, test_metrics
+from ebscan.learn.recipe import RecipeConfig, real_light_curves, test_metrics
 from ebscan.lightcurves.preprocess import preprocess_lightcurve
 from ebscan.survey.inference import load_predictor, score_results
 
@@ -33,10 +34,9 @@ def scored_light_curves(model: str, rows: list[dict]) -> list[dict]:
     from ebscan.lightcurves.io import read_lightcurve
 
     predictor = load_predictor(model, "onnxruntime" if model.endswith(".onnx") else "auto")
-    results = (
-        preprocess_lightcurve(read_lightcurve(r["path"]), preprocess_config(r["cadence"]))
-        for r in rows
-    )
+    # One configuration for every cadence: segments are as long in days (as the recipe's).
+    config = PreprocessConfig()
+    results = (preprocess_lightcurve(read_lightcurve(r["path"]), config) for r in rows)
     _, files = score_results(predictor, results)
     return [
         {"cadence": f"{r['cadence']:g}", "class": r["class"], "role": "test",
