@@ -338,7 +338,7 @@ def train_model(
     """
     import keras
 
-    from ebscan.models import build, resolve_hparams
+    from ebscan.models import build, input_names, resolve_hparams
 
     keras.utils.set_random_seed(seed)
     out_dir = os.fspath(out_dir)
@@ -359,9 +359,7 @@ def train_model(
     if stated:
         raise ValueError(f"hparams {stated} differ from the shards' vector lengths {lengths}")
     resolved = resolve_hparams(model, **{**lengths, **(hparams or {})})
-    inputs = [
-        name for name, key in (("lc", "use_lc"), ("gls", "use_gls")) if resolved.get(key, True)
-    ]
+    inputs = input_names(resolved)
     optimisation = {
         "batch_size": batch_size,
         "learning_rate": learning_rate,
