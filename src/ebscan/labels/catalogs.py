@@ -14,6 +14,7 @@ import re
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -107,31 +108,32 @@ def planet_hosts(toi_csv: str | os.PathLike) -> dict[int, str]:
 
 @dataclass(frozen=True)
 class CatalogSet:
-    """The catalogs under one folder (the layout of ``../shared/catalogs``)."""
+    """The catalogs under one folder (the layout of ``../shared/catalogs``), each read
+    once, when first used."""
 
     root: Path
 
-    @property
+    @cached_property
     def prsa(self):
         return read_prsa2022(self.root / "prsa2022_tess_ebs")
 
-    @property
+    @cached_property
     def calnet_training(self):
         return read_calnet_training(self.root / "calnet_shan2025")
 
-    @property
+    @cached_property
     def calnet_samples(self):
         return read_calnet_samples(self.root / "calnet_shan2025")
 
-    @property
+    @cached_property
     def calnet_new(self):
         return read_calnet_new_ebs(self.root / "calnet_shan2025")
 
-    @property
+    @cached_property
     def justesen(self) -> set[int]:
         return read_justesen2021(self.root / "justesen2021")
 
-    @property
+    @cached_property
     def planet_hosts(self) -> dict[int, str]:
         return planet_hosts(self.root / "exofop_toi_2022-11" / "exofop_tess_tois.csv")
 
