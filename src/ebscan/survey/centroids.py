@@ -206,7 +206,7 @@ def centroid_test(
         Slow centroid motion (pointing drift, velocity aberration) is removed with a
         running median over this many days.
     """
-    from ebscan.survey.periods import running_median
+    from ebscan.survey.periods import point_to_point_scatter, running_median
 
     time = centroids.time
     inside, outside = in_eclipse(time, t0, period, half_width, eclipse_times)
@@ -218,7 +218,7 @@ def centroid_test(
         # The running median of the out-of-eclipse cadences, carried to all cadences.
         motion = np.interp(time, time[outside], steady)
         residual = values - motion
-        scatter = 1.4826 * np.median(np.abs(np.diff(residual[outside]))) / np.sqrt(2)
+        scatter = point_to_point_scatter(residual[outside])
         shifts.append(np.mean(residual[inside]) - np.mean(residual[outside]))
         errors.append(scatter * np.sqrt(1 / inside.sum() + 1 / outside.sum()))
     shift = np.array(shifts)

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import least_squares
 
+from ebscan.survey.periods import point_to_point_scatter
+
 #: Width of an eclipse in Gaussian sigmas (Mowlavi et al. 2017).
 WIDTH_SIGMAS = 5.6
 
@@ -158,7 +160,7 @@ def fit_two_gaussians(
     means = np.bincount(which, flux, bins)[filled] / counts[filled]
     centres = ((np.arange(bins) + 0.5) / bins)[filled]
     centres = np.where(centres > 0.75, centres - 1, centres)  # primary in the middle
-    scatter = 1.4826 * np.median(np.abs(np.diff(flux))) / np.sqrt(2)
+    scatter = point_to_point_scatter(flux)
     errors = scatter / np.sqrt(counts[filled])
     level = float(np.percentile(means, 90))
     depth = max(level - float(means[np.argmin(np.abs(centres))]), level - float(means.min()))

@@ -282,6 +282,15 @@ def profile_second_minimum(profile: np.ndarray) -> tuple[float, float, float]:
     return best / max(noise, tiny), where, best / max(depth, tiny)
 
 
+def point_to_point_scatter(values: np.ndarray) -> float:
+    """Robust white-noise level of a series from its successive differences.
+
+    1.4826 times the median absolute difference, over sqrt(2): slow variability and a
+    few outliers (an eclipse's edges) hardly raise it.
+    """
+    return float(1.4826 * np.median(np.abs(np.diff(values))) / np.sqrt(2))
+
+
 def smoothed_fold_noise(profile: np.ndarray) -> float:
     """Noise of a folded profile smoothed over three bins (robust, from its bins).
 
@@ -425,7 +434,7 @@ def hidden_eclipses(
     period, depth, duration = (
         float(x[best]) for x in (result.period, result.depth, result.duration)
     )
-    noise = 1.4826 * np.median(np.abs(np.diff(residual))) / np.sqrt(2)
+    noise = point_to_point_scatter(residual)
     snr = depth / noise * np.sqrt(len(time) * duration / period)
     ratio = period / spacing
     related = any(
@@ -615,7 +624,7 @@ def _covered_eclipses(
     centre = time[0] + (start + 0.5) / bins * period
     profile = np.roll(profile, -start)
     half_width = _eclipse_half_width(profile)
-    noise = 1.4826 * np.median(np.abs(np.diff(flat))) / np.sqrt(2)
+    noise = point_to_point_scatter(flat)
     covered = _time_eclipses(
         time, flat, period, centre, half_width, profile, noise, _vertex(profile)
     )
