@@ -85,9 +85,9 @@ def evaluation_labels(labels_csv: str | os.PathLike) -> list[dict]:
 
 
 def labelled_light_curves(labels_csv: str | os.PathLike) -> int:
-    """Light curves of a labels table that training uses (``EB`` or ``non-EB``)."""
+    """Light curves of a labels table that training uses (a :func:`label_class`)."""
     with open(labels_csv, newline="") as handle:
-        return sum(row["label"] in (POSITIVE, NEGATIVE) for row in csv.DictReader(handle))
+        return sum(label_class(row["label"]) is not None for row in csv.DictReader(handle))
 
 
 def simulated_star_count(n_real: int, share: float) -> int:
