@@ -100,3 +100,17 @@ def test_tensorflow_is_quiet_unless_verbose(spoc_dir, tmp_path, monkeypatch):
     assert verbose.returncode == 0, verbose.stderr
     assert any(mark in verbose.stderr for mark in ("oneDNN", "cpu_feature_guard", "absl::"))
     assert (tmp_path / "s.csv").exists()
+
+
+def test_a_download_url_must_name_the_file(capsys):
+    """{filename}, {uri} or {path} (the public S3 layout), as the config schema asks."""
+    from ebscan.cli.options import check_download_url
+
+    parser = build_parser()
+    check_download_url(parser, "https://stpubdata.s3.amazonaws.com/{path}")
+    check_download_url(parser, "https://mast.stsci.edu/api/v0.1/Download/file/?uri={uri}")
+    with pytest.raises(SystemExit):
+        check_download_url(parser, "https://example.org/{tic}")
+    assert capsys.readouterr().err.endswith(
+        "error: --download-url must contain {filename}, {uri} or {path}\n"
+    )

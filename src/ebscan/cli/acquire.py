@@ -10,6 +10,7 @@ import sys
 from ebscan.acquire.products import PRODUCTS, SPOC_2MIN, TESS_SPOC_FFI
 from ebscan.cli.options import (
     add_retries,
+    check_download_url,
     check_inputs,
     listed,
     positive_int,
@@ -131,7 +132,7 @@ def add_download(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--download-url",
         default=MastConfig.download_url,
-        help="template with {filename} or {uri} (default: MAST's Download/file "
+        help="template with {filename}, {uri} or {path} (default: MAST's Download/file "
         f"API; the S3 layout is {S3_DOWNLOAD_URL})",
     )
     p.add_argument(
@@ -153,8 +154,7 @@ def add_download(p: argparse.ArgumentParser) -> None:
 def _download(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from ebscan.acquire import mast
 
-    if "{filename}" not in args.download_url and "{uri}" not in args.download_url:
-        parser.error("--download-url must contain {filename} or {uri}")
+    check_download_url(parser, args.download_url)
     check_inputs(parser, [args.manifest])
     rows = mast.read_manifest(args.manifest)
     status = 0

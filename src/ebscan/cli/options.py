@@ -50,6 +50,17 @@ def add_segment_length(p: argparse.ArgumentParser) -> None:
     )
 
 
+#: The fields of :func:`ebscan.acquire.mast.product_url` that name one file: a download
+#: URL needs one of them (the config schema's ``mast.download_url`` pattern).
+FILE_FIELDS = ("{filename}", "{uri}", "{path}")
+
+
+def check_download_url(parser: argparse.ArgumentParser, url: str) -> None:
+    """Exit with a usage error unless ``url`` names the file to download."""
+    if not any(field in url for field in FILE_FIELDS):
+        parser.error("--download-url must contain {filename}, {uri} or {path}")
+
+
 def check_inputs(parser: argparse.ArgumentParser, paths: list[str]) -> None:
     """Stop with a usage error naming the first of ``paths`` that does not exist."""
     for path in paths:

@@ -11,6 +11,7 @@ from ebscan.acquire.products import PRODUCTS
 from ebscan.cli.options import (
     add_retries,
     add_segment_length,
+    check_download_url,
     check_inputs,
     listed,
     no_segments_status,
@@ -57,7 +58,7 @@ def add_score(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--download-url",
         default=MastConfig.download_url,
-        help="template with {filename} or {uri} for --tic downloads (default: MAST's)",
+        help="template with {filename}, {uri} or {path} for --tic downloads (default: MAST's)",
     )
     p.add_argument(
         "--model",
@@ -113,8 +114,7 @@ def _score(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         parser.error("--sector selects sectors of the --tic stars: give --tic")
     if not args.files and not args.tic:
         parser.error("nothing to score: give FILE arguments or --tic")
-    if "{filename}" not in args.download_url and "{uri}" not in args.download_url:
-        parser.error("--download-url must contain {filename} or {uri}")
+    check_download_url(parser, args.download_url)
     if args.model is None:
         args.model = str(pretrained_model(resolve_engine(args.engine)))
     check_inputs(parser, [args.model])
