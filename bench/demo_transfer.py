@@ -33,7 +33,7 @@ def scored_light_curves(model: str, rows: list[dict]) -> list[dict]:
     """One row per light curve: its best segment's score, class, cadence and role."""
     from ebscan.lightcurves.io import read_lightcurve
 
-    predictor = load_predictor(model, "onnxruntime" if model.endswith(".onnx") else "auto")
+    predictor = load_predictor(model)
     # One configuration for every cadence: segments are as long in days (as the recipe's).
     config = PreprocessConfig()
     results = (preprocess_lightcurve(read_lightcurve(r["path"]), config) for r in rows)

@@ -70,6 +70,17 @@ def test_onnx_and_keras_files_are_the_same_model(spoc_dir):
     np.testing.assert_allclose(onnx, keras, atol=2e-6)
 
 
+def test_an_onnx_file_scores_with_onnxruntime_on_a_gpu_machine_too(monkeypatch):
+    """``auto`` picks Keras where TensorFlow sees a GPU; an ONNX file still loads."""
+    from ebscan.survey import inference
+
+    monkeypatch.setattr(inference, "resolve_engine", lambda engine: "keras")
+    predictor = inference.load_predictor(pretrained_model("onnxruntime"))
+    assert isinstance(predictor, inference.OnnxPredictor)
+    with pytest.raises(ValueError, match=r"the keras engine needs the \.keras model"):
+        inference.load_predictor(pretrained_model("onnxruntime"), "keras")
+
+
 def test_metrics_recorded_per_cadence_and_class():
     metrics = json.loads((REPO / "docs" / "model-card" / "metrics.json").read_text())
     assert metrics == pretrained_description()["test_metrics"]

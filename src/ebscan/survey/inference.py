@@ -220,7 +220,8 @@ def load_predictor(
         ONNX export (``.onnx``, :func:`ebscan.models.onnx.export.export_onnx`),
         which ONNX Runtime scores without importing TensorFlow.
     engine
-        One of :data:`ENGINES`; see :func:`resolve_engine`.
+        One of :data:`ENGINES`; see :func:`resolve_engine` (``auto`` with an ``.onnx``
+        file is ``onnxruntime``).
     threads
         Cores to score on (default: all). For ``keras`` this sizes TensorFlow's
         thread pools (:func:`ebscan.models.limit_threads`), so it must come before
@@ -238,8 +239,9 @@ def load_predictor(
     ValueError
         For the ``keras`` engine with an ``.onnx`` model.
     """
-    engine = resolve_engine(engine)
     onnx_file = os.fspath(path).endswith(".onnx")
+    # Only ONNX Runtime reads an ONNX file: ``auto`` means it, even beside a GPU.
+    engine = "onnxruntime" if onnx_file and engine == "auto" else resolve_engine(engine)
     if engine == "keras":
         if onnx_file:
             raise ValueError(f"{path}: the keras engine needs the .keras model, not an ONNX file")
