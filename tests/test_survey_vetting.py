@@ -101,6 +101,16 @@ def test_enrich_measures_known_ebs_and_draws_plots(spoc_dir, catalogs_dir, tmp_p
         assert table["period"][0] == pytest.approx(row["period"], rel=1e-12)
 
 
+def test_each_sector_has_its_centroid_test(spoc_dir):
+    """CM Dra's three sectors, each tested on its own centroids, keyed by its sector."""
+    from ebscan.survey.candidates import characterise
+
+    files = sorted(str(p) for p in spoc_dir.glob("*-0000000199574208-*.fits"))
+    result = characterise(files)
+    assert sorted(result.centroid_tests) == [24, 25, 26]
+    assert all(test.n_in_eclipse > 0 for test in result.centroid_tests.values())
+
+
 def test_catalog_tables_have_dtypes_and_units(tmp_path):
     """ECSV and FITS load with float and int columns, units and descriptions; CSV has
     every column, empty where unknown."""

@@ -166,6 +166,12 @@ def _check_complete(fits: fitsio.FITS, path: str, size: tuple[int, str]) -> None
             )
 
 
+def header_sector(header) -> int:
+    """The TESS sector a primary header names (``SECTOR``), -1 where it names none."""
+    sector = header.get("SECTOR")
+    return int(sector) if isinstance(sector, (int, np.integer)) else -1
+
+
 def read_lightcurve(path: str | os.PathLike, flux_column: str | None = None) -> LightCurve:
     """Read one TESS light-curve file.
 
@@ -240,13 +246,12 @@ def read_lightcurve(path: str | os.PathLike, flux_column: str | None = None) -> 
         value = header.get(key)
         if isinstance(value, (int, float, np.number)):
             meta[name] = value
-    sector = header.get("SECTOR")
     return LightCurve(
         time=data["TIME"].astype(np.float64),
         flux=data[flux_column].astype(np.float64),
         quality=quality,
         tic=_tic_from(header, path),
-        sector=int(sector) if isinstance(sector, (int, np.integer)) else -1,
+        sector=header_sector(header),
         flux_column=flux_column,
         meta=meta,
     )

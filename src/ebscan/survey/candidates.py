@@ -257,7 +257,7 @@ def characterise_lightcurves(
             centroids = read_centroids(path, flux_column)
         except LightCurveError:
             continue
-        tests[int(read_lightcurve(path, flux_column).sector)] = centroid_test(
+        tests[centroids.sector] = centroid_test(
             centroids, ephemeris.t0, ephemeris.period, half_width, ephemeris.eclipse_times
         )
     covered = [t for t in tests.values() if np.isfinite(t.source_offset)]

@@ -50,6 +50,8 @@ class Centroids:
         The light curve's flux at the same cadences (relative).
     target : tuple of float or None
         The target's CCD column and row from the aperture's WCS, when the file has it.
+    sector : int
+        TESS sector (-1 if the header does not say).
     """
 
     time: np.ndarray
@@ -57,6 +59,7 @@ class Centroids:
     row: np.ndarray
     flux: np.ndarray
     target: tuple[float, float] | None
+    sector: int = -1
 
 
 def _target_position(header: dict) -> tuple[float, float]:
@@ -104,7 +107,7 @@ def read_centroids(path: str | os.PathLike, flux_column: str | None = None) -> C
     LightCurveError
         If the file has no ``MOM_CENTR1``/``MOM_CENTR2`` columns or no good cadence.
     """
-    from ebscan.lightcurves.io import FLUX_COLUMNS
+    from ebscan.lightcurves.io import FLUX_COLUMNS, header_sector
 
     path = os.fspath(path)
     with fitsio.FITS(path) as fits:
@@ -130,6 +133,7 @@ def read_centroids(path: str | os.PathLike, flux_column: str | None = None) -> C
         row=data["MOM_CENTR2"][good].astype(np.float64),
         flux=flux / np.median(flux),
         target=target,
+        sector=header_sector(header),
     )
 
 
