@@ -1,7 +1,6 @@
 rule report:
     input:
         unpack(surveyed_files),
-        scores=surveyed(f"{R}/scores/{{product}}/sector_{{sector}}.csv"),
         candidates=f"{R}/catalog/candidates.csv",
         model_config=MODEL.removesuffix(".keras") + ".json",
     output:
