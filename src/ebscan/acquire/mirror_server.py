@@ -41,7 +41,7 @@ from collections.abc import Sequence
 from urllib.parse import parse_qs, unquote, urlparse
 
 from ebscan.acquire.mast import DOWNLOAD_URL, bulk_script, product_row
-from ebscan.acquire.products import PRODUCTS, SPOC_2MIN, file_fields, identify
+from ebscan.acquire.products import PRODUCTS, SPOC_2MIN, file_fields
 
 DOWNLOAD_PATH = urlparse(DOWNLOAD_URL).path
 FAULTS = ("drop", "503", "truncate", "stall")
@@ -219,9 +219,9 @@ class MirrorServer(http.server.ThreadingHTTPServer):
         """The files in ``files_dir`` by product and sector, names sorted."""
         found: dict[tuple[str, int], list[str]] = defaultdict(list)
         for name in sorted(os.listdir(self.files_dir)):
-            if identify(name) is not None:
-                fields = file_fields(name)
-                found[fields["product"], fields["sector"]].append(name)
+            row = product_row(name)
+            if row is not None:
+                found[row["product"], row["sector"]].append(name)
         return dict(found)
 
     def next_fault(self, filename: str, start: int) -> str | None:
