@@ -14,6 +14,5 @@ rule threshold:
         runtime=10,
     params:
         threshold=config["threshold"],
-        product=lambda wildcards: wildcards.product,
     script:
         "../scripts/threshold.py"
