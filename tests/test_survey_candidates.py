@@ -23,6 +23,7 @@ from ebscan.survey.periods import (
     _Eclipse,
     alternate,
     detrend,
+    fold_roughness,
     folded_profile,
     measure_ephemeris,
     parity_test,
@@ -363,6 +364,23 @@ def test_contact_binary_at_30_minutes_is_not_split(seed):
     assert search.spacing == pytest.approx(binary.period / 2, rel=1e-3)
     assert search.second_minimum_sigma < SECOND_MINIMUM_SIGMA
     assert search.doubled and search.period == pytest.approx(binary.period, rel=1e-3)
+
+
+def test_fold_roughness_tells_a_fold_in_order_from_one_out_of_order():
+    """Two minima of a 0.3951-d orbit at 30-minute cadence (19 cadences an orbit): the
+    folds at the orbit and at its half are smooth (jumps from bin to bin hold under 2%
+    of the profile's variance: the noise); at a third and a quarter of the orbit the
+    19 phase tracks fold out of order, and the jumps hold most of it."""
+    time = np.arange(0, 27, 30 / 1440)
+    period = 0.3951
+    rng = np.random.default_rng(1)
+    flux = -np.cos(4 * np.pi * time / period) - 0.3 * np.cos(2 * np.pi * time / period)
+    flux = flux + rng.normal(0, 0.01, time.size)
+    assert fold_roughness(time, flux, period, 100) < 0.02
+    assert fold_roughness(time, flux, period / 2, 100) < 0.02
+    assert fold_roughness(time, flux, period / 3, 100) > 0.5
+    assert fold_roughness(time, flux, period / 4, 100) > 0.5
+    assert fold_roughness(time, np.ones_like(time), period, 100) == 1.0
 
 
 def test_t0_error_holds_the_true_t0_at_30_minutes():

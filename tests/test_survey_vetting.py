@@ -41,6 +41,32 @@ def test_known_periods_are_recovered(spoc_dir):
     assert right >= 9
 
 
+def test_a_period_that_the_cadence_aliases_is_not_taken(ffi_kepler_dir):
+    """TIC 121108244, a 0.3951-d contact binary (Kepler EB catalogue) at 30-minute
+    cadence: 19 cadences span one orbit, so the light curve lies on 19 phase tracks,
+    which fold in another order at a third of the orbit and explain 98% of the
+    variance there too. That fold is jagged (fold_roughness), so the spacing is the
+    orbit's half and the period the orbit (it was 0.1318 d, a third)."""
+    time, flux, _ = read_star([str(ffi_kepler_dir / "121108244.fits")])
+    ephemeris = measure_ephemeris(time, flux)
+    assert ephemeris.period == pytest.approx(0.3951035, rel=0.001)
+
+
+def test_an_eccentric_binary_whose_primary_falls_in_the_gap_keeps_its_period(ffi_kepler_dir):
+    """TIC 159720778 (Kepler: 7.7359 d; primary and secondary 30% deep, the secondary at
+    phase 0.51): the one primary of an odd cycle falls in the sector's gap. The box
+    search for eclipses under another signal took what the fold at 7.73 d leaves of
+    the eclipses for eclipses at 10.7 d, which the eclipses seen one by one do not
+    bear out; the ephemeris then comes from the search without that step: the period,
+    and no other signal taken out (it was no period and five eclipse times)."""
+    time, flux, _ = read_star([str(ffi_kepler_dir / "159720778.fits")])
+    ephemeris = measure_ephemeris(time, flux)
+    assert ephemeris.period == pytest.approx(7.7359104, rel=0.001)
+    assert np.isnan(ephemeris.variability_period)
+    assert ephemeris.n_primary + ephemeris.n_secondary == 5
+    assert ephemeris.secondary_phase == pytest.approx(0.51, abs=0.01)
+
+
 def test_long_period_binary_gets_eclipse_times_not_a_period(spoc_dir):
     """TIC 382067804 (Prsa: 26.13 d) eclipses about once per sector: sector 3 alone gives
     its eclipse times and a lower bound; sectors 3-7 together give the period."""

@@ -204,11 +204,10 @@ def characterise_lightcurves(
     and the centroid test from those of ``centroid_files`` that have centroids."""
     from ebscan.survey.centroids import centroid_test, read_centroids
     from ebscan.survey.geometry import fit_two_gaussians
-    from ebscan.survey.periods import detrend, measure_ephemeris, remove_variability, search_period
+    from ebscan.survey.periods import detrend, measure_ephemeris, remove_variability
 
     time, flux, sector = stack_star(lightcurves)
-    search = search_period(time, flux)
-    ephemeris = measure_ephemeris(time, flux, search)
+    ephemeris = measure_ephemeris(time, flux)
     columns = empty_ephemeris()
     columns.update(
         {
@@ -218,7 +217,7 @@ def characterise_lightcurves(
             "t0_error": ephemeris.t0_error,
             "period_lower_bound": ephemeris.period_lower_bound,
             "eclipse_times": ";".join(f"{t:.5f}" for t in ephemeris.eclipse_times),
-            "variability_period": search.variability_period,
+            "variability_period": ephemeris.variability_period,
             "n_primary": ephemeris.n_primary,
             "n_secondary": ephemeris.n_secondary,
             "odd_even_sigma": ephemeris.odd_even_sigma,
@@ -231,8 +230,8 @@ def characterise_lightcurves(
     fit = None
     half_width = 0.05
     folded = flux
-    if np.isfinite(search.variability_period):
-        folded = remove_variability(time, flux - 1, search.variability_period) + 1
+    if np.isfinite(ephemeris.variability_period):
+        folded = remove_variability(time, flux - 1, ephemeris.variability_period) + 1
     if np.isfinite(ephemeris.period):
         flat = detrend(time, folded - 1, ephemeris.period) + 1
         folded = flat

@@ -14,8 +14,8 @@ alternatives tried):
    running median of the residuals (1 d) takes out slow trends. Cross-validation
    does not reward the longer periods that fit noise with fewer cycles per bin, as
    plain phase dispersion does. The shortest trial period whose scatter is within 5%
-   of the best (or that explains 97% of the variance the best explains) is the
-   eclipse spacing.
+   of the best (or that explains 97% of the variance the best explains, in a fold
+   about as smooth as the best's) is the eclipse spacing.
 3. Eclipses under another signal: box least squares (astropy) on the light curve less
    its fold at the spacing. Narrow boxes of 10 standard errors at a period that is no
    multiple or fraction of the spacing are eclipses that a pulsation or spots hid;
@@ -59,6 +59,14 @@ SCATTER_TOLERANCE = 1.05
 #: ... and so does one that explains this fraction of the variance the best explains
 #: (large signals whose cycles differ a little, spotted contact binaries).
 EXPLAINED_TOLERANCE = 0.97
+#: ... as long as its fold is about as smooth as the best's: the share of the folded
+#: profile's variance in jumps from bin to bin (:func:`fold_roughness`) no more than
+#: this above the best fold's. A cadence close to a whole fraction of the period
+#: samples the light curve in a few phase tracks, which fold into any order at the
+#: period's aliases (a third of a 0.395-day contact binary at 30-minute cadence
+#: explains 98% of its variance): a jagged profile of 0.36 against the best's 0.03.
+#: On the shared real EBs the spacings this tolerance admits are within 0.02 of the best.
+ROUGHNESS_TOLERANCE = 0.1
 #: Window of the running median that removes slow trends (d).
 TREND_WINDOW = 1.0
 #: Light curves are averaged into bins of this length for the search (d).
@@ -245,6 +253,19 @@ def folded_profile(
     return np.interp(grid, grid[filled], means[filled], period=bins)
 
 
+def fold_roughness(time: np.ndarray, flux: np.ndarray, period: float, bins: int) -> float:
+    """Share of the folded profile's variance in jumps from one bin to the next.
+
+    The squared ratio of the profile's point-to-point scatter
+    (:func:`point_to_point_scatter`) to its standard deviation: near 0 for a smooth
+    fold of a large signal, near 1 for noise or for light-curve stretches folded in
+    no order.
+    """
+    profile = folded_profile(time, flux, period, bins)
+    spread = float(np.std(profile))
+    return (point_to_point_scatter(profile) / spread) ** 2 if spread > 0 else 1.0
+
+
 def second_minimum(
     time: np.ndarray, flux: np.ndarray, period: float, bins: int = SECOND_MINIMUM_BINS
 ) -> tuple[float, float, float]:
@@ -307,7 +328,10 @@ def smoothed_fold_noise(profile: np.ndarray) -> float:
 
 
 def search_period(
-    time: np.ndarray, flux: np.ndarray, max_period: float | None = None
+    time: np.ndarray,
+    flux: np.ndarray,
+    max_period: float | None = None,
+    look_for_hidden: bool = True,
 ) -> PeriodSearch:
     """The orbital period of an eclipsing binary from its light curve (all sectors).
 
@@ -320,6 +344,8 @@ def search_period(
     max_period : float, optional
         Longest spacing tried (d); half the baseline by default, so that at least two
         cycles of the spacing are covered.
+    look_for_hidden : bool, optional
+        Look for eclipses under the signal at the spacing (step 3); True by default.
 
     Returns
     -------
@@ -348,13 +374,19 @@ def search_period(
     refined = np.array([refine_period(binned_time, binned_flux, p, bins) for p in trials])
     scatter = np.array([fold_scatter(binned_time, binned_flux, p, bins) for p in refined])
     explained = 1 - scatter / np.sum((binned_flux - binned_flux.mean()) ** 2)
-    good = (scatter <= SCATTER_TOLERANCE * scatter.min()) | (
-        explained >= EXPLAINED_TOLERANCE * explained.max()
-    )
+    by_scatter = scatter <= SCATTER_TOLERANCE * scatter.min()
+    by_explained = explained >= EXPLAINED_TOLERANCE * explained.max()
+    best_roughness = fold_roughness(binned_time, binned_flux, refined[np.argmin(scatter)], bins)
+    for i in np.flatnonzero(by_explained & ~by_scatter):
+        roughness = fold_roughness(binned_time, binned_flux, refined[i], bins)
+        by_explained[i] = roughness <= best_roughness + ROUGHNESS_TOLERANCE
+    good = by_scatter | by_explained
     spacing = float(refined[good].min())
     spacing_explained = float(explained[refined == spacing][0])
     variability = np.nan
-    hidden = hidden_eclipses(binned_time, binned_flux, spacing, max_period)
+    hidden = (
+        hidden_eclipses(binned_time, binned_flux, spacing, max_period) if look_for_hidden else None
+    )
     if hidden is not None:
         variability = spacing
         binned_flux = remove_variability(binned_time, binned_flux, spacing, "mean")
@@ -493,6 +525,9 @@ class Ephemeris:
         otherwise.
     doubled : bool
         The period is twice the spacing of the minima (one minimum per spacing).
+    variability_period : float
+        Period (d) of the other signal whose fold was taken out before the eclipses
+        were measured (:attr:`PeriodSearch.variability_period`); NaN when none was.
     flags : tuple of str
         ``single_eclipse`` (one or two eclipses in all the data), ``odd_even`` (odd and
         even eclipses differ: the period may be twice this, or a blend),
@@ -512,6 +547,7 @@ class Ephemeris:
     period_lower_bound: float = np.nan
     eclipse_times: tuple[float, ...] = ()
     doubled: bool = False
+    variability_period: float = np.nan
     flags: tuple[str, ...] = ()
 
 
@@ -787,6 +823,7 @@ def measure_ephemeris(
     time = np.asarray(time, dtype=np.float64)
     flux = np.asarray(flux, dtype=np.float64) - np.median(flux)
     search = search or search_period(time, flux)
+    light_curve = flux
     if np.isfinite(search.variability_period):
         # The mean fold, as in the search: with the median here, two of the shared
         # real EBs lost their period (bench/periods.py).
@@ -801,6 +838,12 @@ def measure_ephemeris(
     unsupported = len(visible) >= 2 and len(seen) <= 0.5 * len(visible)
     if np.isnan(search.variability_period) and search.explained < MIN_EXPLAINED:
         unsupported = True
+    if unsupported and np.isfinite(search.variability_period):
+        # The box search mistook what the fold at the spacing left of its eclipses
+        # (an eccentric binary's eclipses drift off a fold whose cycles a gap thins)
+        # for eclipses under it: the spacing was the binary's.
+        search = search_period(time, light_curve, look_for_hidden=False)
+        return measure_ephemeris(time, light_curve, search)
     sigma, phase, fraction = second_minimum(time - centre, flat, period)
     has_secondary = sigma > SECOND_MINIMUM_SIGMA and fraction > SECOND_MINIMUM_FRACTION
     n_secondary = 0
@@ -825,7 +868,10 @@ def measure_ephemeris(
             times = np.array([e.time for e in seen])
         if len(times) == 0 and (unsupported or not seen):
             # No eclipse at all: nothing to say about a period.
-            return Ephemeris(np.nan, np.nan, np.nan, np.nan, 0, 0, np.nan, 0.0)
+            return Ephemeris(
+                np.nan, np.nan, np.nan, np.nan, 0, 0, np.nan, 0.0,
+                variability_period=search.variability_period,
+            )  # fmt: skip
         if len(times) <= 2 or unsupported:
             return Ephemeris(
                 period=np.nan,
@@ -839,6 +885,7 @@ def measure_ephemeris(
                 period_lower_bound=period_lower_bound(time, times, 2 * half_width * period),
                 eclipse_times=tuple(float(t) for t in times),
                 doubled=False,
+                variability_period=search.variability_period,
                 flags=("single_eclipse",) if len(times) <= 2 else (),
             )
     if len(seen) >= 2:
@@ -861,5 +908,6 @@ def measure_ephemeris(
         secondary_phase=float(phase) if has_secondary else np.nan,
         odd_even_sigma=odd_even,
         doubled=search.doubled,
+        variability_period=search.variability_period,
         flags=tuple(flags),
     )
