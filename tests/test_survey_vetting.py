@@ -67,6 +67,20 @@ def test_an_eccentric_binary_whose_primary_falls_in_the_gap_keeps_its_period(ffi
     assert ephemeris.secondary_phase == pytest.approx(0.51, abs=0.01)
 
 
+def test_two_eclipse_period_error_holds_the_catalogued_period(spoc_dir):
+    """TIC 118313102 in sector 9 alone: two primary eclipses 9.255 d apart fix the
+    period (Prsa: 9.25573 d) to 0.0007 d. The two times' white-noise errors said
+    0.00001 d (72 errors off), and two times leave no scatter to scale them by; with
+    the red noise of the residuals on the eclipses' time scale (red_noise_factor) the
+    error holds the catalogued period within 3 of it."""
+    (name,) = [p.name for p in spoc_dir.glob("*-s0009-0000000118313102-*.fits")]
+    time, flux, _ = read_star([str(spoc_dir / name)])
+    ephemeris = measure_ephemeris(time, flux)
+    assert ephemeris.n_primary == 2
+    assert ephemeris.period == pytest.approx(9.25573, abs=0.001)
+    assert abs(ephemeris.period - 9.2557270) < 3 * ephemeris.period_error < 0.005
+
+
 def test_long_period_binary_gets_eclipse_times_not_a_period(spoc_dir):
     """TIC 382067804 (Prsa: 26.13 d) eclipses about once per sector: sector 3 alone gives
     its eclipse times and a lower bound; sectors 3-7 together give the period."""

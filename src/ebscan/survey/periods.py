@@ -716,16 +716,46 @@ def _seen(eclipses: list[_Eclipse]) -> list[_Eclipse]:
     return [e for e in eclipses if e.scale > max(SEEN_FRACTION, 3 * e.scale_error)]
 
 
-def _linear_ephemeris(eclipses: list[_Eclipse]) -> tuple[float, float, float, float]:
+def red_noise_factor(time: np.ndarray, residuals: np.ndarray, duration: float) -> float:
+    """How much more the residuals scatter over ``duration`` than white noise would.
+
+    The "beta" factor of Pont, Zucker & Queloz (2006) and Winn et al. (2008): the
+    scatter of the residuals averaged in consecutive stretches of ``duration``
+    (1.4826 times their median absolute deviation, so that the few stretches an
+    eclipse's misfit sits in do not count) over what white noise of their
+    point-to-point level (:func:`point_to_point_scatter`) gives for such averages; at
+    least 1. Red noise (spots, granulation, systematics) on the time scale of an
+    eclipse shifts an eclipse's fitted time by more than its white-noise error says.
+    """
+    cadence = float(np.median(np.diff(time)))
+    per_stretch = duration / cadence
+    if per_stretch < 2:
+        return 1.0
+    which = np.floor((time - time[0]) / duration).astype(np.int64)
+    counts = np.bincount(which)
+    full = counts >= 0.8 * per_stretch
+    if full.sum() < 3:
+        return 1.0
+    means = (np.bincount(which, residuals) / np.maximum(counts, 1))[full]
+    white = point_to_point_scatter(residuals) / np.sqrt(counts[full])
+    spread = 1.4826 * float(np.median(np.abs(means - np.median(means))))
+    return max(1.0, spread / float(np.sqrt(np.mean(white**2))))
+
+
+def _linear_ephemeris(
+    eclipses: list[_Eclipse], red_noise: float = 1.0
+) -> tuple[float, float, float, float]:
     """Weighted least-squares line through eclipse times: (period, error, t0, error).
 
     T0 is the eclipse nearest the weighted mean cycle, so that it and the period are
-    nearly uncorrelated; errors are scaled up by the root of the reduced chi-square
-    when the times scatter more than their errors say.
+    nearly uncorrelated. The times' errors are their white-noise errors times
+    ``red_noise`` (:func:`red_noise_factor`); the line's errors are scaled up further
+    by the root of the reduced chi-square when the times scatter more than that says
+    (which two eclipses cannot tell).
     """
     cycles = np.array([e.cycle for e in eclipses], dtype=float)
     times = np.array([e.time for e in eclipses])
-    weights = 1 / np.array([e.time_error for e in eclipses]) ** 2
+    weights = 1 / (red_noise * np.array([e.time_error for e in eclipses])) ** 2
     middle = np.round(np.average(cycles, weights=weights))
     design = np.column_stack([np.ones_like(cycles), cycles - middle])
     covariance = np.linalg.inv(design.T @ (design * weights[:, None]))
@@ -888,11 +918,15 @@ def measure_ephemeris(
                 variability_period=search.variability_period,
                 flags=("single_eclipse",) if len(times) <= 2 else (),
             )
+    # The residuals from the fold (whose bin 0 is centred on ``centre``).
+    cycle_phase = ((time - centre) / period) % 1.0
+    residuals = flat - np.interp(cycle_phase, np.arange(bins) / bins, profile, period=1.0)
+    red_noise = red_noise_factor(time, residuals, 2 * half_width * period)
     if len(seen) >= 2:
-        fitted, fitted_error, t0, t0_error = _linear_ephemeris(seen)
+        fitted, fitted_error, t0, t0_error = _linear_ephemeris(seen, red_noise)
     else:
         fitted, fitted_error = period, np.nan
-        t0, t0_error = (seen[0].time, seen[0].time_error) if seen else (centre, np.nan)
+        t0, t0_error = (seen[0].time, red_noise * seen[0].time_error) if seen else (centre, np.nan)
     # Every eclipse is timed against the fold, whose minimum is known to within about
     # a bin (the vertex of a parabola through three bins): an error common to all the
     # times, taken as uniform over one bin, that neither their own errors nor their
