@@ -9,6 +9,7 @@ from ebscan.lock import ResultsLock, ResultsLocked
 from ebscan.acquire.mast import read_manifest
 from ebscan.learn.pretrained import pretrained_model
 from ebscan.acquire.products import PRODUCTS
+from ebscan.survey.audit import sector_files as audit_sector_files
 
 validate(config, "../schemas/config.schema.yaml")
 
@@ -120,22 +121,8 @@ def surveyed(pattern, pairs=SURVEYED):
 
 def sector_files(product, sector):
     """The files of a product's sector that audit and report read, by kind
-    (ebscan.survey.audit.SECTOR_FILES)."""
-
-    def chunked(folder, suffix):
-        return chunk_files(
-            f"{R}/{folder}/{{product}}/sector_{{sector}}/chunk_{{chunk}}.{suffix}",
-            product,
-            sector,
-        )
-
-    return {
-        "manifest": f"{R}/manifests/{product}/sector_{sector}.csv",
-        "download_reports": chunked("downloads", "tsv"),
-        "shards": chunked("shards", "h5"),
-        "score_tables": chunked("scores", "csv"),
-        "sector_scores": f"{R}/scores/{product}/sector_{sector}.csv",
-    }
+    (ebscan.survey.audit.sector_files, with the chunks the manifest gives)."""
+    return audit_sector_files(R, product, sector, chunks(product, sector))
 
 
 def surveyed_files(wildcards):

@@ -7,7 +7,7 @@ import csv
 import glob
 import os
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import h5py
 
@@ -35,21 +35,28 @@ AUDIT_FIELDS = (
 SECTOR_FILES = ("manifest", "download_reports", "shards", "score_tables", "sector_scores")
 
 
-def sector_files(results: str | os.PathLike, product: str, sector: int) -> dict:
-    """The :data:`SECTOR_FILES` of a sector in a results folder as the workflow lays it
-    out, the chunks' files as found there (the command line's way; the workflow names
-    each file itself, ``workflow/rules/common.smk``)."""
+def sector_files(
+    results: str | os.PathLike, product: str, sector: int, chunks: Sequence[int] | None = None
+) -> dict:
+    """The :data:`SECTOR_FILES` of a sector in a results folder as the workflow lays it out.
+
+    ``chunks`` names the sector's chunks (the workflow knows them from its manifest,
+    ``workflow/rules/common.smk``, before their files exist); by default the chunks'
+    files are those found in the folder (the command line's way).
+    """
     results = os.fspath(results)
     where = f"{product}/sector_{sector}"
 
-    def chunks(kind: str, suffix: str) -> list[str]:
-        return sorted(glob.glob(f"{results}/{kind}/{where}/chunk_*.{suffix}"))
+    def chunked(kind: str, suffix: str) -> list[str]:
+        if chunks is None:
+            return sorted(glob.glob(f"{results}/{kind}/{where}/chunk_*.{suffix}"))
+        return [f"{results}/{kind}/{where}/chunk_{chunk}.{suffix}" for chunk in chunks]
 
     return {
         "manifest": f"{results}/manifests/{where}.csv",
-        "download_reports": chunks("downloads", "tsv"),
-        "shards": chunks("shards", "h5"),
-        "score_tables": chunks("scores", "csv"),
+        "download_reports": chunked("downloads", "tsv"),
+        "shards": chunked("shards", "h5"),
+        "score_tables": chunked("scores", "csv"),
         "sector_scores": f"{results}/scores/{where}.csv",
     }
 
