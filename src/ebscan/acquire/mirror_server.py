@@ -33,7 +33,6 @@ import http.server
 import json
 import os
 import re
-import signal
 import sys
 import threading
 import time
@@ -483,17 +482,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f'  mast:\n    download_url: "{server.download_url}"')
     print(f"For searches by TIC (ebscan score --tic, manifest --search): --mast-url {server.url}")
     print("Ctrl-C stops it.", flush=True)
-
-    def stop(signum: int, frame: object) -> None:
-        # Python drops a KeyboardInterrupt raised while a finalizer runs ("Exception
-        # ignored in ..."), and the server then runs on; serve_forever returns for a
-        # shutdown asked from another thread whatever the main thread was doing.
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
     try:
         server.serve_forever()
+    except KeyboardInterrupt:
+        pass
     finally:
         server.server_close()
     return 0
