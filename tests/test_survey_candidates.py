@@ -218,6 +218,7 @@ def test_eclipses_under_a_pulsation():
     ratio = search.variability_period / 0.83
     assert ratio == pytest.approx(round(ratio), abs=0.01)  # the pulsation, or a multiple
     ephemeris = measure_ephemeris(TIME, flux, search)
+    assert ephemeris.variability_period == search.variability_period  # kept, not retried
     assert ephemeris.period == pytest.approx(binary.period, rel=1e-4)
     assert abs(((ephemeris.t0 - binary.t0) / binary.period + 0.5) % 1 - 0.5) < 0.002
     assert ephemeris.n_primary >= 5 and ephemeris.n_secondary >= 5

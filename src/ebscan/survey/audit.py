@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import glob
 import os
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
@@ -48,9 +49,12 @@ def sector_files(
     where = f"{product}/sector_{sector}"
 
     def chunked(kind: str, suffix: str) -> list[str]:
-        if chunks is None:
-            return sorted(glob.glob(f"{results}/{kind}/{where}/chunk_*.{suffix}"))
-        return [f"{results}/{kind}/{where}/chunk_{chunk}.{suffix}" for chunk in chunks]
+        numbers = chunks
+        if numbers is None:
+            names = (os.path.basename(p) for p in glob.glob(f"{results}/{kind}/{where}/*"))
+            found = (re.fullmatch(rf"chunk_(\d+)\.{suffix}", name) for name in names)
+            numbers = sorted(int(match.group(1)) for match in found if match)
+        return [f"{results}/{kind}/{where}/chunk_{number}.{suffix}" for number in numbers]
 
     return {
         "manifest": f"{results}/manifests/{where}.csv",

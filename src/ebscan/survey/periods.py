@@ -34,11 +34,14 @@ alternatives tried):
    ``equal_minima`` flag says so.
 
 :func:`measure_ephemeris` then times every primary eclipse seen, fits the times with a
-line (period, T0 and their uncertainties), counts the primary and secondary eclipses
-seen, and compares odd and even eclipse depths. A light curve with one or two eclipses
+line (period, T0 and their uncertainties; each time's white-noise error scaled by the
+red noise of the light curve on an eclipse's time scale, :func:`red_noise_factor`),
+counts the primary and secondary eclipses seen, and compares odd and even eclipse
+depths. A light curve with one or two eclipses
 in all its sectors, or whose period the eclipses seen one by one do not bear out, gets
 the eclipse times and a lower bound on the period instead (:func:`find_eclipses`,
-:func:`period_lower_bound`).
+:func:`period_lower_bound`); first, if that period came from eclipses under another
+signal (step 3), the search without step 3 gets its chance.
 """
 
 from __future__ import annotations
@@ -65,7 +68,8 @@ EXPLAINED_TOLERANCE = 0.97
 #: samples the light curve in a few phase tracks, which fold into any order at the
 #: period's aliases (a third of a 0.395-day contact binary at 30-minute cadence
 #: explains 98% of its variance): a jagged profile of 0.36 against the best's 0.03.
-#: On the shared real EBs the spacings this tolerance admits are within 0.02 of the best.
+#: On the shared real EBs the right spacings this tolerance admits are within 0.02 of
+#: the best.
 ROUGHNESS_TOLERANCE = 0.1
 #: Window of the running median that removes slow trends (d).
 TREND_WINDOW = 1.0
@@ -377,10 +381,11 @@ def search_period(
     by_scatter = scatter <= SCATTER_TOLERANCE * scatter.min()
     by_explained = explained >= EXPLAINED_TOLERANCE * explained.max()
     best_roughness = fold_roughness(binned_time, binned_flux, refined[np.argmin(scatter)], bins)
+    smooth = np.ones_like(by_explained)
     for i in np.flatnonzero(by_explained & ~by_scatter):
         roughness = fold_roughness(binned_time, binned_flux, refined[i], bins)
-        by_explained[i] = roughness <= best_roughness + ROUGHNESS_TOLERANCE
-    good = by_scatter | by_explained
+        smooth[i] = roughness <= best_roughness + ROUGHNESS_TOLERANCE
+    good = by_scatter | (by_explained & smooth)
     spacing = float(refined[good].min())
     spacing_explained = float(explained[refined == spacing][0])
     variability = np.nan
@@ -726,10 +731,13 @@ def red_noise_factor(time: np.ndarray, residuals: np.ndarray, duration: float) -
     point-to-point level (:func:`point_to_point_scatter`) gives for such averages; at
     least 1. Red noise (spots, granulation, systematics) on the time scale of an
     eclipse shifts an eclipse's fitted time by more than its white-noise error says.
+    1 when there is nothing to measure it by: stretches shorter than two cadences,
+    fewer than three full stretches, or no point-to-point scatter.
     """
     cadence = float(np.median(np.diff(time)))
     per_stretch = duration / cadence
-    if per_stretch < 2:
+    white_level = point_to_point_scatter(residuals)
+    if per_stretch < 2 or not white_level > 0:
         return 1.0
     which = np.floor((time - time[0]) / duration).astype(np.int64)
     counts = np.bincount(which)
@@ -737,7 +745,7 @@ def red_noise_factor(time: np.ndarray, residuals: np.ndarray, duration: float) -
     if full.sum() < 3:
         return 1.0
     means = (np.bincount(which, residuals) / np.maximum(counts, 1))[full]
-    white = point_to_point_scatter(residuals) / np.sqrt(counts[full])
+    white = white_level / np.sqrt(counts[full])
     spread = 1.4826 * float(np.median(np.abs(means - np.median(means))))
     return max(1.0, spread / float(np.sqrt(np.mean(white**2))))
 
@@ -849,11 +857,15 @@ def measure_ephemeris(
         Relative flux (each sector divided by its median).
     search : PeriodSearch, optional
         The result of :func:`search_period` on the same data (computed if not given).
+        When its period came from eclipses under another signal (step 3) and the
+        eclipses seen one by one do not bear it out, the search without step 3 is
+        tried too, and its ephemeris kept if it has a period
+        (:attr:`Ephemeris.variability_period` says which was kept).
     """
     time = np.asarray(time, dtype=np.float64)
     flux = np.asarray(flux, dtype=np.float64) - np.median(flux)
     search = search or search_period(time, flux)
-    light_curve = flux
+    observed = flux
     if np.isfinite(search.variability_period):
         # The mean fold, as in the search: with the median here, two of the shared
         # real EBs lost their period (bench/periods.py).
@@ -869,11 +881,14 @@ def measure_ephemeris(
     if np.isnan(search.variability_period) and search.explained < MIN_EXPLAINED:
         unsupported = True
     if unsupported and np.isfinite(search.variability_period):
-        # The box search mistook what the fold at the spacing left of its eclipses
-        # (an eccentric binary's eclipses drift off a fold whose cycles a gap thins)
-        # for eclipses under it: the spacing was the binary's.
-        search = search_period(time, light_curve, look_for_hidden=False)
-        return measure_ephemeris(time, light_curve, search)
+        # The box search may have taken what the fold at the spacing left of deep
+        # eclipses for eclipses under it (an eccentric binary's eclipses drift off a
+        # fold whose cycles a gap thins): the spacing would then be the binary's.
+        retried = measure_ephemeris(
+            time, observed, search_period(time, observed, look_for_hidden=False)
+        )
+        if np.isfinite(retried.period):
+            return retried
     sigma, phase, fraction = second_minimum(time - centre, flat, period)
     has_secondary = sigma > SECOND_MINIMUM_SIGMA and fraction > SECOND_MINIMUM_FRACTION
     n_secondary = 0
@@ -899,9 +914,16 @@ def measure_ephemeris(
         if len(times) == 0 and (unsupported or not seen):
             # No eclipse at all: nothing to say about a period.
             return Ephemeris(
-                np.nan, np.nan, np.nan, np.nan, 0, 0, np.nan, 0.0,
+                period=np.nan,
+                period_error=np.nan,
+                t0=np.nan,
+                t0_error=np.nan,
+                n_primary=0,
+                n_secondary=0,
+                secondary_phase=np.nan,
+                odd_even_sigma=0.0,
                 variability_period=search.variability_period,
-            )  # fmt: skip
+            )
         if len(times) <= 2 or unsupported:
             return Ephemeris(
                 period=np.nan,
