@@ -14,7 +14,14 @@ import pytest
 
 from ebscan.acquire import mast
 from ebscan.acquire.mirror_server import MirrorServer
-from ebscan.acquire.products import PRODUCTS, SPOC_2MIN, TESS_SPOC_FFI, file_fields, identify
+from ebscan.acquire.products import (
+    MAST_DOWNLOAD_URL,
+    PRODUCTS,
+    SPOC_2MIN,
+    TESS_SPOC_FFI,
+    file_fields,
+    identify,
+)
 from ebscan.cli import main
 from ebscan.config import survey_products
 
@@ -36,7 +43,7 @@ def test_tess_spoc_names_and_addresses():
         "https://stpubdata.s3.amazonaws.com/mast/hlsp/tess-spoc/s0033/target/0000/0000/2252/"
         "9346/" + FFI_NAME
     )
-    assert mast.product_url(mast.DOWNLOAD_URL, FFI_NAME) == (
+    assert mast.product_url(MAST_DOWNLOAD_URL, FFI_NAME) == (
         f"https://mast.stsci.edu/api/v0.1/Download/file/?uri={fields['uri']}"
     )
     assert TESS_SPOC_FFI.bulk_script_url.format(sector=56) == (

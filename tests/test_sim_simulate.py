@@ -13,7 +13,6 @@ import pytest
 from astropy.io import fits
 
 from ebscan.acquire.mast import (
-    DOWNLOAD_URL,
     S3_DOWNLOAD_URL,
     download_files,
     parse_bulk_script,
@@ -23,6 +22,7 @@ from ebscan.acquire.mast import (
     write_manifest,
 )
 from ebscan.acquire.mirror_server import MirrorServer
+from ebscan.acquire.products import MAST_DOWNLOAD_URL
 from ebscan.cli import main
 from ebscan.config import parse_sectors
 from ebscan.lightcurves.io import read_lightcurve
@@ -158,7 +158,7 @@ def test_bulk_script_parsing():
 
 def test_product_urls():
     name = "tess2018206045859-s0001-0000000025155310-0120-s_lc.fits"
-    assert product_url(DOWNLOAD_URL, name) == (
+    assert product_url(MAST_DOWNLOAD_URL, name) == (
         "https://mast.stsci.edu/api/v0.1/Download/file/?uri=mast:TESS/product/" + name
     )
     assert product_url(S3_DOWNLOAD_URL, name) == (

@@ -27,7 +27,7 @@ import warnings
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from ebscan.config import InferenceConfig
+from ebscan.config import InferenceConfig, MastConfig
 
 if TYPE_CHECKING:
     from astropy.table import Table
@@ -440,14 +440,12 @@ def score(
         raise TypeError("nothing to score: give light curves or tic=")
     fetch = None
     if tic is not None:
-        from ebscan.acquire.mast import DOWNLOAD_URL
-
         fetch = {
             "tics": [tic] if isinstance(tic, int | np.integer) else list(tic),
             "sectors": sectors,
             "cache": cache,
             "mast_url": mast_url,
-            "download_url": download_url or DOWNLOAD_URL,
+            "download_url": download_url or MastConfig.download_url,
         }
     if model is not None:
         model = os.fspath(model)

@@ -41,7 +41,6 @@ from ebscan.config import MastConfig
 from ebscan.errors import LightCurveError, WriteError
 from ebscan.tables import read_table
 
-DOWNLOAD_URL = MAST_DOWNLOAD_URL
 #: The same files from the public AWS bucket (no MAST load; anonymous HTTPS).
 S3_DOWNLOAD_URL = "https://stpubdata.s3.amazonaws.com/{path}"
 MANIFEST_FIELDS = ("filename", "tic", "sector", "uri")
@@ -130,7 +129,7 @@ def bulk_script(filenames: Iterable[str]) -> str:
     lines = ["#!/bin/sh"]
     for name in filenames:
         fields = file_fields(name)
-        url = DOWNLOAD_URL.format(**fields)
+        url = MAST_DOWNLOAD_URL.format(**fields)
         lines.append(PRODUCTS[fields["product"]].script_line.format(**fields, url=url))
     return "\n".join(lines) + "\n"
 
@@ -421,7 +420,7 @@ def product_url(template: str, filename: str) -> str:
 def download_file(
     filename: str,
     dest: str | os.PathLike,
-    download_url: str = DOWNLOAD_URL,
+    download_url: str = MastConfig.download_url,
     retries: int = MastConfig.retries,
     timeout: float = MastConfig.timeout_s,
     backoff: float = 1.0,
@@ -523,7 +522,7 @@ def download_file(
 def download_files(
     filenames: Iterable[str],
     dest: str | os.PathLike,
-    download_url: str = DOWNLOAD_URL,
+    download_url: str = MastConfig.download_url,
     concurrency: int = MastConfig.concurrency,
     retries: int = MastConfig.retries,
     timeout: float = MastConfig.timeout_s,

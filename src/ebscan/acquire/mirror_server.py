@@ -40,10 +40,10 @@ from collections import defaultdict, deque
 from collections.abc import Sequence
 from urllib.parse import parse_qs, unquote, urlparse
 
-from ebscan.acquire.mast import DOWNLOAD_URL, bulk_script, product_row
-from ebscan.acquire.products import PRODUCTS, SPOC_2MIN, file_fields
+from ebscan.acquire.mast import bulk_script, product_row
+from ebscan.acquire.products import MAST_DOWNLOAD_URL, PRODUCTS, SPOC_2MIN, file_fields
 
-DOWNLOAD_PATH = urlparse(DOWNLOAD_URL).path
+DOWNLOAD_PATH = urlparse(MAST_DOWNLOAD_URL).path
 FAULTS = ("drop", "503", "truncate", "stall")
 #: MAST's portal API, which astroquery's ``Observations`` asks.
 INVOKE_PATH = "/api/v0/invoke"
@@ -145,7 +145,7 @@ class MirrorServer(http.server.ThreadingHTTPServer):
     @property
     def download_url(self) -> str:
         """Download template for ebscan (``{uri}`` as MAST's API takes it)."""
-        return self.local(DOWNLOAD_URL)
+        return self.local(MAST_DOWNLOAD_URL)
 
     @property
     def bulk_script_url(self) -> str:

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ebscan.acquire.mast import (
-    DOWNLOAD_URL,
     TRANSIENT,
     FetchError,
     describe,
@@ -173,7 +172,7 @@ def fetch_light_curves(
     sectors: Iterable[int] | None = None,
     cache: str | os.PathLike | None = None,
     mast_url: str | None = None,
-    download_url: str = DOWNLOAD_URL,
+    download_url: str = MastConfig.download_url,
     retries: int = MastConfig.retries,
     timeout: float = MastConfig.timeout_s,
     progress: bool = False,
