@@ -10,11 +10,8 @@ import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
-import h5py
-
 from ebscan.acquire.mast import read_download_report, read_manifest
 from ebscan.atomic import write_csv
-from ebscan.lightcurves.shards import as_str
 
 AUDIT_FIELDS = (
     "product",
@@ -83,6 +80,12 @@ def audit_sector(product: str, sector: int, files: Mapping) -> dict:
     Also: no file counted twice, every shard segment scored once. ``files`` holds the
     sector's :data:`SECTOR_FILES` (:func:`sector_files` finds them in a results folder).
     """
+    # Imported here: the workflow imports this module to name the audit's files
+    # (sector_files) whenever it parses the Snakefile, which every job does.
+    import h5py
+
+    from ebscan.lightcurves.shards import as_str
+
     manifest = {row["filename"] for row in read_manifest(files["manifest"])}
     reports = download_rows(files)
     arrived = [r["filename"] for r in reports if r["status"] != "failed"]
