@@ -67,7 +67,9 @@ def main() -> None:
         f"{description['calibration']['slope']:.3f}, offset "
         f"{description['calibration']['offset']:.3f}). Each held-out light curve counts "
         "once, by its best segment. Test stars never trained or validated the model "
-        "(split by TIC; every real 2-minute EB is a test star). Training: "
+        "(split by TIC; every real 2-minute EB is a test star). Segments resampled with "
+        f"`{description['recipe']['training_spline_mode']}` for training and validation, "
+        f"`{metrics['test_spline_mode']}` for the test. Training: "
         f"{training['n_train']} segments, {training['n_validation']} validation segments, "
         f"{training['wall_seconds'] / 60:.0f} min wall ({training['cpu_seconds'] / 60:.0f} "
         "min CPU) on this machine for the training step of the recipe.",

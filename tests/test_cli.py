@@ -61,7 +61,7 @@ def test_every_command_is_listed_and_its_options_built_when_asked(capsys):
         assert keywords["help"].split()[0] in listing
     with pytest.raises(SystemExit):
         build_parser(["preprocess"]).parse_args(["preprocess", "--help"])
-    assert "--spline-mode {adaptive,calnet-code,paper}" in capsys.readouterr().out
+    assert "--spline-mode {adaptive,binned,calnet-code,paper}" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ from ebscan.learn.recipe import (
     examples,
     fit_platt,
     make_example,
+    preprocessing,
     real_light_curves,
     role_of,
 )
@@ -93,6 +94,18 @@ def test_examples_are_labelled_per_segment(config, ffi_kepler_dir):
     # With every eclipse scaled to a hundredth of a percent, none is seen: left out.
     faint = replace(config, shallow_fraction=1.0, min_depth_scale=1e-4, min_snr=1e9)
     assert [label for label, _ in labels("detached", cfg=faint)] == [None, None]
+
+
+@pytest.mark.shared
+def test_only_training_and_validation_examples_get_the_training_resampling(config):
+    from ebscan.config import PreprocessConfig
+
+    assert config.training_spline_mode == "adaptive" != PreprocessConfig().spline_mode
+    for role in ("train", "validation"):
+        assert preprocessing(config, role) == PreprocessConfig(spline_mode="adaptive")
+    # Held-out examples are resampled as the survey resamples every light curve.
+    assert preprocessing(config, "test") == preprocessing(config, "sensitivity")
+    assert preprocessing(config, "test") == PreprocessConfig()
 
 
 def test_platt_scaling_recovers_a_known_calibration():

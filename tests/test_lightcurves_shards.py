@@ -49,7 +49,7 @@ def test_shard_round_trip(spoc_dir, tmp_path):
     assert (attrs["n_segments"], attrs["n_files"], attrs["n_rejects"]) == (2, 2, 1)
     assert attrs["gap_days"] == 0.75 and attrs["min_segment_days"] == 2000 * 2 / 1440
     assert attrs["min_points"] == "auto" and attrs["format_version"] == 3
-    assert attrs["spline_mode"] == "adaptive" and attrs["gls_method"] == "finufft"
+    assert attrs["spline_mode"] == "binned" and attrs["gls_method"] == "finufft"
     assert attrs["flux_column"] == "auto"
     assert list(segments["cadence_minutes"]) == [2.0, 2.0]
 

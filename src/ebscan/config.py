@@ -111,7 +111,7 @@ class PreprocessConfig:
     n_lc : int
         Length of the resampled light-curve vector.
     spline_mode : str
-        ``'adaptive'``, ``'paper'`` or ``'calnet-code'`` (see
+        ``'binned'``, ``'adaptive'``, ``'paper'`` or ``'calnet-code'`` (see
         :mod:`ebscan.lightcurves.resample`).
     knot_spacing_days, clip_sigma, clip_rounds
         Options of the ``paper`` spline.
@@ -127,7 +127,7 @@ class PreprocessConfig:
     min_points: int | None = None
     clip_percentile: float = 99.0
     n_lc: int = 4000
-    spline_mode: str = "adaptive"
+    spline_mode: str = "binned"
     knot_spacing_days: float = 0.02
     clip_sigma: float = 3.0
     clip_rounds: int = 3
@@ -166,7 +166,7 @@ class PreprocessConfig:
 
     def spline_options(self) -> dict[str, float]:
         """Keyword options of the configured spline mode."""
-        if self.spline_mode != "calnet-code":
+        if self.spline_mode in ("adaptive", "paper"):
             return {
                 "knot_spacing_days": self.knot_spacing_days,
                 "clip_sigma": self.clip_sigma,

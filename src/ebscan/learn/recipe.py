@@ -21,7 +21,9 @@ model that ships in :mod:`ebscan.learn.pretrained` from the labelled real light 
    ``min_snr`` is left out (not a negative).
 3. **Shards.** Each example is preprocessed as the survey preprocesses a file (segments
    of at least ``PreprocessConfig.min_segment_days``, the paper's 2000 two-minute
-   cadences, at every cadence).
+   cadences, at every cadence); the training and validation examples are resampled
+   with ``training_spline_mode``, the test examples with the survey's default, so
+   that the held-out metrics are what a survey gets.
 4. **Training** (:func:`ebscan.learn.training.train_model`) on the training examples, early
    stopping on the validation examples.
 5. **Calibration.** Platt scaling of the score on the validation examples, folded into
@@ -117,6 +119,10 @@ class RecipeConfig:
         Smallest depth scale.
     min_snr : float
         Injected EB segments below this S/N are left out.
+    training_spline_mode : str
+        Resampling of the training and validation examples
+        (:data:`ebscan.lightcurves.resample.SPLINE_MODES`); the test and sensitivity
+        examples always get the survey's (``PreprocessConfig.spline_mode``).
     simulated_stars : int
         Light curves simulated from scratch (2-minute, sectors 1-2), each given one
         injected signal or none.
@@ -142,6 +148,7 @@ class RecipeConfig:
     shallow_fraction: float
     min_depth_scale: float
     min_snr: float
+    training_spline_mode: str
     simulated_stars: int
     model: str
     hparams: dict
@@ -347,7 +354,7 @@ def make_example(job: tuple[Example, RecipeConfig, EclipsePopulation]) -> tuple[
         lc, relative = inject_signal(rng, lc, example.signal, **options)
     # The survey's preprocessing: segments of PreprocessConfig.min_segment_days at the
     # light curve's own cadence.
-    result = preprocess_lightcurve(lc, PreprocessConfig())
+    result = preprocess_lightcurve(lc, preprocessing(config, example.role))
     result.path = example.key
     labels = []
     good = (lc.quality == 0) & np.isfinite(lc.flux) & np.isfinite(lc.time)
@@ -364,6 +371,14 @@ def make_example(job: tuple[Example, RecipeConfig, EclipsePopulation]) -> tuple[
         else:
             labels.append((0, signal_to_noise(relative[inside], noise)))
     return result, labels
+
+
+def preprocessing(config: RecipeConfig, role: str) -> PreprocessConfig:
+    """The preprocessing of the examples of ``role``: the survey's, resampled with
+    ``training_spline_mode`` for training and validation."""
+    if role in ("train", "validation"):
+        return PreprocessConfig(spline_mode=config.training_spline_mode)
+    return PreprocessConfig()
 
 
 #: Columns of the examples table: one row per segment of every example.
@@ -392,7 +407,7 @@ def build_shards(config: RecipeConfig, work: Path, all_examples: list[Example]) 
         counts = {}
         with (
             ProcessPoolExecutor(config.jobs) as pool,
-            ShardWriter(shard, PreprocessConfig(), calnet_period_grid()) as writer,
+            ShardWriter(shard, preprocessing(config, role), calnet_period_grid()) as writer,
         ):
             jobs = ((e, config, population) for e in chosen)
             written = 0
@@ -656,7 +671,9 @@ def _plot_curves(curves: list[dict], threshold: float, out: Path) -> None:
 
 
 def evaluate(config: RecipeConfig, work: Path, table: Path, model_dir: Path) -> dict:
-    """Score the test and sensitivity examples with the calibrated ONNX model; write metrics."""
+    """Score the test and sensitivity examples with the calibrated ONNX model; write metrics
+    (with the resampling of the test examples, from their shard)."""
+    from ebscan.lightcurves.shards import config_from_attrs, open_shard
     from ebscan.survey.inference import OnnxPredictor
 
     out = work / "evaluation"
@@ -676,8 +693,11 @@ def evaluate(config: RecipeConfig, work: Path, table: Path, model_dir: Path) -> 
     )
     curves = per_light_curve(rows, scores)
     write_csv(out / "light_curves.csv", curves, list(curves[0]))
+    with open_shard(work / "test.h5") as shard:
+        resampling = config_from_attrs(shard.attrs).spline_mode
     metrics = {
         "threshold": config.threshold,
+        "test_spline_mode": resampling,
         "per_light_curve": test_metrics(curves, config.threshold),
     }
     segment_curves = [
