@@ -88,3 +88,15 @@ def test_metrics_recorded_per_cadence_and_class():
         per_class = metrics["per_light_curve"][cadence]["per_class"]
         assert per_class["EB"]["light_curves"] > 0
         assert all(0 <= c["fraction_above"] <= 1 for c in per_class.values())
+
+
+def test_metrics_measured_with_the_survey_resampling():
+    """The held-out metrics hold for what a survey feeds the model: re-measure them
+    (``make model``) when the default resampling changes."""
+    from ebscan.config import PreprocessConfig
+    from ebscan.learn.recipe import RecipeConfig
+
+    description = pretrained_description()
+    assert description["test_metrics"]["test_spline_mode"] == PreprocessConfig().spline_mode
+    recipe = RecipeConfig.from_yaml(REPO / "config" / "pretrained.yaml")
+    assert description["recipe"]["training_spline_mode"] == recipe.training_spline_mode

@@ -16,7 +16,7 @@ from ebscan.learn.recipe import (
     examples,
     fit_platt,
     make_example,
-    preprocessing,
+    preprocess_config_for,
     real_light_curves,
     role_of,
 )
@@ -96,16 +96,16 @@ def test_examples_are_labelled_per_segment(config, ffi_kepler_dir):
     assert [label for label, _ in labels("detached", cfg=faint)] == [None, None]
 
 
-@pytest.mark.shared
-def test_only_training_and_validation_examples_get_the_training_resampling(config):
+def test_only_training_and_validation_examples_get_the_training_resampling():
     from ebscan.config import PreprocessConfig
 
+    config = RecipeConfig.from_yaml(REPO / "config" / "pretrained.yaml")
     assert config.training_spline_mode == "adaptive" != PreprocessConfig().spline_mode
     for role in ("train", "validation"):
-        assert preprocessing(config, role) == PreprocessConfig(spline_mode="adaptive")
+        assert preprocess_config_for(config, role) == PreprocessConfig(spline_mode="adaptive")
     # Held-out examples are resampled as the survey resamples every light curve.
-    assert preprocessing(config, "test") == preprocessing(config, "sensitivity")
-    assert preprocessing(config, "test") == PreprocessConfig()
+    for role in ("test", "sensitivity"):
+        assert preprocess_config_for(config, role) == PreprocessConfig()
 
 
 def test_platt_scaling_recovers_a_known_calibration():

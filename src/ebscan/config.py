@@ -114,7 +114,7 @@ class PreprocessConfig:
         ``'binned'``, ``'adaptive'``, ``'paper'`` or ``'calnet-code'`` (see
         :mod:`ebscan.lightcurves.resample`).
     knot_spacing_days, clip_sigma, clip_rounds
-        Options of the ``paper`` spline.
+        Options of the least-squares spline of ``paper`` and ``adaptive``.
     gls_method : str
         A key of :data:`ebscan.lightcurves.periodogram.METHODS` (the ``gls`` section's ``method``).
     flux_column : str or None

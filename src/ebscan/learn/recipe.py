@@ -352,9 +352,9 @@ def make_example(job: tuple[Example, RecipeConfig, EclipsePopulation]) -> tuple[
             scale = math.exp(rng.uniform(math.log(config.min_depth_scale), 0)) if shallow else 1
             options = {"population": population, "depth_scale": scale}
         lc, relative = inject_signal(rng, lc, example.signal, **options)
-    # The survey's preprocessing: segments of PreprocessConfig.min_segment_days at the
-    # light curve's own cadence.
-    result = preprocess_lightcurve(lc, preprocessing(config, example.role))
+    # The survey's segments (PreprocessConfig.min_segment_days at the light curve's own
+    # cadence); the training examples' own resampling.
+    result = preprocess_lightcurve(lc, preprocess_config_for(config, example.role))
     result.path = example.key
     labels = []
     good = (lc.quality == 0) & np.isfinite(lc.flux) & np.isfinite(lc.time)
@@ -373,9 +373,9 @@ def make_example(job: tuple[Example, RecipeConfig, EclipsePopulation]) -> tuple[
     return result, labels
 
 
-def preprocessing(config: RecipeConfig, role: str) -> PreprocessConfig:
-    """The preprocessing of the examples of ``role``: the survey's, resampled with
-    ``training_spline_mode`` for training and validation."""
+def preprocess_config_for(config: RecipeConfig, role: str) -> PreprocessConfig:
+    """How the examples of ``role`` are preprocessed: as the survey does, but resampled
+    with ``training_spline_mode`` for training and validation."""
     if role in ("train", "validation"):
         return PreprocessConfig(spline_mode=config.training_spline_mode)
     return PreprocessConfig()
@@ -407,7 +407,7 @@ def build_shards(config: RecipeConfig, work: Path, all_examples: list[Example]) 
         counts = {}
         with (
             ProcessPoolExecutor(config.jobs) as pool,
-            ShardWriter(shard, preprocessing(config, role), calnet_period_grid()) as writer,
+            ShardWriter(shard, preprocess_config_for(config, role), calnet_period_grid()) as writer,
         ):
             jobs = ((e, config, population) for e in chosen)
             written = 0

@@ -4,14 +4,15 @@ Four modes turn a segment of any length into ``n_points`` samples scaled to
 [0, 1] (``SPLINE_MODES``):
 
 ``binned`` (the default)
-    Where the cadences are finer than the output grid (2-minute and 200-second
-    segments of more than ``n_points`` cadences' length), the mean of the cadences
-    nearest each grid point (bins one grid step wide; empty bins, inside gaps,
-    interpolated linearly). Where they are not (10- and 30-minute full-frame-image
-    cadences), the interpolating spline of ``calnet-code``. Averaging in bins is
-    the box filter that downsampling needs: the noise drops as the root of the
-    cadences per bin, and an eclipse keeps its depth and shape down to the grid step,
-    with no ringing around it.
+    Where the cadences are finer than the output grid (segments of more than
+    ``n_points`` cadences: 2-minute segments longer than 5.6 days, 200-second ones
+    longer than 9.3), the mean of the cadences nearest each grid point (bins one grid
+    step wide; empty bins, inside gaps, interpolated linearly). Where they are not
+    (shorter segments, 10- and 30-minute full-frame-image cadences), the interpolating
+    spline of ``calnet-code``: there is nothing to average. Averaging in bins is the
+    box filter that downsampling needs: the noise drops as the root of the cadences
+    per bin, and an eclipse keeps its depth and shape down to the grid step, with no
+    ringing around it.
 ``adaptive``
     Where the cadences are dense enough for the knots of ``paper`` (at least
     ``MIN_POINTS_PER_KNOT_INTERVAL`` per ``knot_spacing_days``: 2-minute and
@@ -196,6 +197,19 @@ def resample_binned(
     points with none (gaps) are interpolated linearly. When the median cadence is not
     finer than the grid step, :func:`resample_calnet_code` instead: most grid points
     would be empty.
+
+    Parameters
+    ----------
+    time, flux : numpy.ndarray
+        One segment after top clipping, time strictly increasing (days).
+    n_points : int
+        Length of the output vector.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``n_points`` values in [0, 1] on an even grid from the first to the last
+        cadence.
     """
     grid = np.linspace(time[0], time[-1], n_points)
     step = grid[1] - grid[0]
