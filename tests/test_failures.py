@@ -459,11 +459,13 @@ def working(process: subprocess.Popen) -> bool:
 
 
 def test_ctrl_c_during_preprocess_with_workers(spoc_dir, tmp_path):
-    # All the shared light curves: several seconds of work on two cores.
+    # All the shared light curves with the direct GLS (0.2 s a segment): about 15 s of
+    # work on two cores, so the interrupt lands mid-run (with the default fast GLS
+    # the run can end within the second the test waits for the workers).
     files = sorted(str(p) for p in spoc_dir.glob("*.fits"))
     output = tmp_path / "s.h5"
     done = interrupt_when(
-        [*EBSCAN, "preprocess", *files, "-o", str(output), "-j", "2"],
+        [*EBSCAN, "preprocess", *files, "-o", str(output), "-j", "2", "--gls-method", "direct"],
         working,
         group=True,  # a terminal's Ctrl-C reaches the workers too
     )
