@@ -290,21 +290,30 @@ def test_simulated_augmentation_takes_its_share(survey, tmp_path):
 
 
 def test_nothing_to_train_on_scores_with_the_pretrained_model(survey, tmp_path):
-    """Without labels, catalogs or a model, the survey scores with the shipped CALNet."""
-    from ebscan.learn.pretrained import pretrained_model
+    """Without labels, catalogs or a model, the survey scores with the shipped CALNet,
+    and says once when its resampling is not the one the model was measured with."""
+    from ebscan.learn.pretrained import pretrained_model, resampling_warning
 
     _, config, _ = survey
     results = tmp_path / "results"
     training = {k: v for k, v in config["training"].items() if k != "labels"}
     path = tmp_path / "pretrained.yaml"
-    path.write_text(yaml.safe_dump({**config, "results": str(results), "training": training}))
+    # A config from before bin means became the default resampling.
+    preprocess = {"spline_mode": "adaptive"}
+    path.write_text(
+        yaml.safe_dump(
+            {**config, "results": str(results), "training": training, "preprocess": preprocess}
+        )
+    )
     # A checkout may leave the Keras file newer than the ONNX one: the package's files
     # are inputs, never outputs, so that must not rewrite them.
     onnx = pretrained_model("onnxruntime")
     os.utime(pretrained_model("keras"))
     shipped = onnx.read_bytes(), onnx.stat().st_mtime_ns
-    snakemake("--configfile", str(path), "--cores", "2")
+    done = snakemake("--configfile", str(path), "--cores", "2")
     assert (onnx.read_bytes(), onnx.stat().st_mtime_ns) == shipped
+    warning = resampling_warning("adaptive")
+    assert warning and (done.stdout + done.stderr).count(warning) == 1
     # Nothing trained, nothing exported: the package's ONNX file scored every chunk.
     assert not (results / "model").exists()
     logs = {p.name for p in (results / "logs").iterdir()}

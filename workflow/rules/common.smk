@@ -2,12 +2,13 @@ import math
 import os
 import sys
 
+from snakemake.logging import logger
 from snakemake.utils import validate
 
 from ebscan.config import FIT_KEYS, parse_sectors, survey_products
 from ebscan.lock import ResultsLock, ResultsLocked
 from ebscan.acquire.mast import read_manifest
-from ebscan.learn.pretrained import pretrained_model
+from ebscan.learn.pretrained import pretrained_model, resampling_warning
 from ebscan.acquire.products import PRODUCTS
 from ebscan.survey.audit import sector_files as audit_sector_files
 
@@ -44,6 +45,9 @@ onstart:
         RESULTS_LOCK.acquire()
     except ResultsLocked as error:
         raise WorkflowError(str(error))
+    # Once a run, not in every job: the scores are still written.
+    if PRETRAINED and (warning := resampling_warning(config["preprocess"]["spline_mode"])):
+        logger.warning(f"Warning: {warning}")
 
 
 onsuccess:

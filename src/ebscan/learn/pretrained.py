@@ -43,3 +43,27 @@ def pretrained_model(engine: str = "onnxruntime") -> Path:
 def pretrained_description() -> dict:
     """The pretrained model's ``model.json``: architecture, training, calibration, metrics."""
     return json.loads((PRETRAINED / "model.json").read_text())
+
+
+def resampling_warning(spline_mode: str) -> str | None:
+    """Why the pretrained model's scores of vectors resampled with ``spline_mode`` may
+    not mean what its model card says; None when they were measured so.
+
+    The held-out metrics hold for one resampling (``test_spline_mode`` in
+    ``model.json``): with another, the 2-minute vectors differ (a config from before
+    ``binned`` became the default still names ``adaptive``, which finds fewer EBs).
+
+    Examples
+    --------
+    >>> from ebscan.learn.pretrained import resampling_warning
+    >>> resampling_warning("binned") is None
+    True
+    """
+    measured = pretrained_description()["test_metrics"]["test_spline_mode"]
+    if spline_mode == measured:
+        return None
+    return (
+        f"preprocess.spline_mode is {spline_mode!r}, but the pretrained model was measured "
+        f"on {measured!r} vectors (docs/model-card.md): its scores of these may not mean "
+        f"what the model card says; set spline_mode: {measured} to score as it was tested"
+    )
