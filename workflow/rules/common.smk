@@ -46,7 +46,9 @@ onstart:
     except ResultsLocked as error:
         raise WorkflowError(str(error))
     # Once a run, not in every job: the scores are still written.
-    if PRETRAINED and (warning := resampling_warning(config["preprocess"]["spline_mode"])):
+    if PRETRAINED and (
+        warning := resampling_warning(config["preprocess"]["spline_mode"])
+    ):
         logger.warning(f"Warning: {warning}")
 
 
