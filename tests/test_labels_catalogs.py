@@ -14,7 +14,7 @@ from ebscan.labels.catalogs import (
     planet_hosts,
     read_kepler_eb_labels,
 )
-from ebscan.labels.gcvs import crossmatch
+from ebscan.labels.gcvs import match_positions
 from ebscan.labels.table import evaluation_labels
 
 from conftest import SPOC
@@ -105,19 +105,13 @@ def test_evaluation_labels_of_the_shared_set(spoc_dir):
     assert all(r["tic"] > 0 for r in rows)  # the corrupt file has no TIC and is left out
 
 
-def test_crossmatch_by_tic_then_position():
-    catalog_tics = np.array([10, 20, 30])
+def test_match_positions_takes_the_nearest_within_the_radius():
     catalog_ra, catalog_dec = np.array([10.0, 20.0, 30.0]), np.array([0.0, 5.0, -5.0])
-    tics = np.array([20, 99, 0, 98])
-    ra = np.array([np.nan, 30.0 + 10 / 3600, 10.0, 50.0])
-    dec = np.array([np.nan, -5.0, 0.0 + 30 / 3600, 0.0])
-    # 20 by TIC; 99 by position (10"); 0 is 30" away (outside 21"); 98 far from all.
-    assert crossmatch(tics, ra, dec, catalog_tics, catalog_ra, catalog_dec).tolist() == [
-        1,
-        2,
-        -1,
-        -1,
-    ]
+    ra = np.array([np.nan, 30.0 + 10 / 3600, 10.0, 50.0, 20.0])
+    dec = np.array([np.nan, -5.0, 0.0 + 30 / 3600, 0.0, 5.0 + 20 / 3600])
+    # No position; 10" from the third; 30" from the first (outside 21"); far from all;
+    # 20" from the second.
+    assert match_positions(ra, dec, catalog_ra, catalog_dec, 21.0).tolist() == [-1, 2, -1, -1, 1]
 
 
 def test_cli_labels_reports_planet_hosts(catalogs, tmp_path, capsys):

@@ -119,14 +119,12 @@ def variable_labels(
     """
     if not light_curves or not variables:
         return []
-    match = crossmatch(
-        np.full(len(light_curves), -1),
+    match = match_positions(
         np.array([lc["ra"] for lc in light_curves], dtype=float),
         np.array([lc["dec"] for lc in light_curves], dtype=float),
-        np.full(len(variables), -1),
         np.array([v["ra"] for v in variables]),
         np.array([v["dec"] for v in variables]),
-        radius_arcsec=radius_arcsec,
+        radius_arcsec,
     )
     rows = []
     for lc, index in zip(light_curves, match, strict=True):
@@ -172,28 +170,20 @@ def build_variable_labels(
     )
 
 
-def crossmatch(
-    tics: np.ndarray,
+def match_positions(
     ra: np.ndarray,
     dec: np.ndarray,
-    catalog_tics: np.ndarray,
     catalog_ra: np.ndarray,
     catalog_dec: np.ndarray,
-    radius_arcsec: float = 21.0,
+    radius_arcsec: float,
 ) -> np.ndarray:
-    """Index into the catalog of each source's match, or -1.
-
-    A source matches the catalog row with the same TIC; a source whose TIC the
-    catalog lacks (or is unknown, <= 0) falls back to the nearest catalog position
-    within ``radius_arcsec`` (default one TESS pixel). NaN positions never match.
-    """
+    """Index into the catalog of each source's nearest catalog position within
+    ``radius_arcsec``, or -1. NaN positions never match."""
     from astropy import units as u
     from astropy.coordinates import SkyCoord
 
-    tics = np.asarray(tics)
-    index_of = {int(t): i for i, t in enumerate(catalog_tics)}
-    match = np.array([index_of.get(int(t), -1) if t > 0 else -1 for t in tics], dtype=int)
-    todo = np.flatnonzero((match < 0) & np.isfinite(ra) & np.isfinite(dec))
+    match = np.full(len(ra), -1, dtype=int)
+    todo = np.flatnonzero(np.isfinite(ra) & np.isfinite(dec))
     cat_ok = np.flatnonzero(np.isfinite(catalog_ra) & np.isfinite(catalog_dec))
     if todo.size and cat_ok.size:
         sources = SkyCoord(np.asarray(ra)[todo] * u.deg, np.asarray(dec)[todo] * u.deg)
