@@ -118,6 +118,27 @@ def test_the_documented_config_restates_the_defaults():
     }
 
 
+def test_the_demo_config_sets_only_what_differs_from_the_defaults():
+    """config/demo.yaml is valid and every value it writes is one the demo needs: none
+    is the default (a restated default would hide a change of it from the demo)."""
+    import jsonschema
+
+    config = yaml.safe_load((SCHEMA.parents[2] / "config" / "demo.yaml").read_text())
+    jsonschema.validate(config, schema())
+
+    def defaults_restated(config: dict, properties: dict, prefix: str = "") -> list[str]:
+        found = []
+        for key, value in config.items():
+            spec = properties[key]
+            if isinstance(value, dict) and "properties" in spec:
+                found += defaults_restated(value, spec["properties"], f"{prefix}{key}.")
+            elif "default" in spec and value == spec["default"]:
+                found.append(prefix + key)
+        return found
+
+    assert defaults_restated(config, schema()["properties"]) == []
+
+
 def test_the_gls_method_has_one_default():
     assert PreprocessConfig().gls_method == GlsConfig().method
 
