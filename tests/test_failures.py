@@ -381,6 +381,22 @@ def test_a_file_that_is_no_shard(command, labels_csv, tmp_path, capsys):
     )
 
 
+@pytest.mark.parametrize("command", ["merge", "train", "vetted"])
+def test_a_missing_input_is_a_usage_error_naming_it(command, tmp_path, capsys):
+    missing = str(tmp_path / "gone.csv")
+    argv = {
+        "merge": ["merge", missing, "-o", str(tmp_path / "m.h5")],
+        "train": ["train", "--shards", missing, "--labels", missing, "--out", str(tmp_path)],
+        "vetted": ["vetted", "--candidates", missing, "--decisions", missing, "-o", missing],
+    }[command]
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"ebscan {command}: error: no such file: {missing}"
+    )
+
+
 def test_a_table_without_tic_given_as_candidates(tmp_path, capsys):
     candidates = tmp_path / "c.csv"
     candidates.write_text("star,max_score\n1,0.95\n")

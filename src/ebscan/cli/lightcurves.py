@@ -8,6 +8,7 @@ import sys
 
 from ebscan.cli.options import (
     add_segment_length,
+    check_inputs,
     no_segments_status,
     positive_int,
 )
@@ -123,9 +124,7 @@ def add_merge(p: argparse.ArgumentParser) -> None:
 def _merge(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from ebscan.lightcurves.shards import merge_shards
 
-    missing = [s for s in args.shards if not os.path.exists(s)]
-    if missing:
-        parser.error(f"no such shard: {missing[0]}")
+    check_inputs(parser, args.shards)
     try:
         merge_shards(args.shards, args.output)
     except ValueError as exc:  # not shards, or shards made with different parameters
