@@ -80,6 +80,15 @@ def test_every_light_curve_is_scored_or_rejected(survey):
     audit = read_csv_tsv(results / "audit.tsv")
     assert [(a["sector"], a["manifest"], a["ok"]) for a in audit] == [("1", "16", "1")]
     assert int(audit[0]["with_segments"]) + int(audit[0]["rejected"]) == 16
+    # The report's sector table counts what the audit counts.
+    from ebscan.survey.audit import sector_files
+    from ebscan.survey.report import sector_summary
+
+    summary = sector_summary("spoc-2min", 1, sector_files(results, "spoc-2min", 1))
+    assert [summary[k] for k in ("light curves", "downloaded", "rejected", "segments")] == [
+        int(audit[0][k]) for k in ("manifest", "downloaded", "rejected", "segments")
+    ]
+    assert summary["segments above threshold"] == sum(int(s["candidate"]) for s in scores)
 
 
 def test_a_moved_results_folder_rebuilds_its_catalog_from_another_directory(survey, tmp_path):

@@ -16,29 +16,23 @@ from ebscan.atomic import atomic_open
 def sector_summary(product: str, sector: int, files: Mapping) -> dict:
     """Counts of one product's sector: manifest, downloads, shards, rejects, candidates.
 
-    ``files`` holds the sector's :data:`ebscan.survey.audit.SECTOR_FILES`.
+    ``files`` holds the sector's :data:`ebscan.survey.audit.SECTOR_FILES`; the counts
+    are the audit's (:func:`ebscan.survey.audit.audit_sector`), with the segments at
+    or above the threshold.
     """
-    import h5py
+    from ebscan.survey.audit import audit_sector
 
-    from ebscan.acquire.mast import read_manifest
-    from ebscan.survey.audit import download_rows
-
-    downloads = download_rows(files)
-    segments = rejects = 0
-    for path in files["shards"]:
-        with h5py.File(path, "r") as f:
-            segments += f["segments"].shape[0]
-            rejects += f["rejects"].shape[0]
+    audit = audit_sector(product, sector, files)
     with open(files["sector_scores"], newline="") as handle:
         flagged = sum(int(r["candidate"]) for r in csv.DictReader(handle))
     return {
         "product": product,
         "sector": sector,
-        "light curves": len(read_manifest(files["manifest"])),
-        "downloaded": sum(r["status"] != "failed" for r in downloads),
-        "failed downloads": sum(r["status"] == "failed" for r in downloads),
-        "rejected": rejects,
-        "segments": segments,
+        "light curves": audit["manifest"],
+        "downloaded": audit["downloaded"],
+        "failed downloads": audit["failed"],
+        "rejected": audit["rejected"],
+        "segments": audit["segments"],
         "segments above threshold": flagged,
     }
 
