@@ -21,7 +21,6 @@ from ebscan.survey.periods import (
     SECOND_MINIMUM_FRACTION,
     SECOND_MINIMUM_SIGMA,
     _Eclipse,
-    _seen,
     alternate,
     detrend,
     fold_roughness,
@@ -426,11 +425,12 @@ def test_t0_error_holds_the_true_t0_at_30_minutes():
 
 def test_period_error_holds_the_true_period_at_30_minutes():
     """The twelve binaries of the T0 test: the period lies within 3 reported standard
-    errors of the truth for all, and 3 errors stay under 0.1% of the period (periods
-    are judged at 1%). Each eclipse is fitted with the fold's 62-bin template, which
-    its 30-minute cadences miss by more than the noise where the flux changes fast;
-    the time's error grows with that misfit. Without it these errors were 10 to 30
-    times smaller, and the period of the first binary 3.7 of them off."""
+    errors of the truth for all, and 3 errors stay under 6e-4 of the period. Each
+    eclipse is fitted with the fold's 62-bin template, which its 30-minute cadences
+    miss by more than the noise where the flux changes fast, and differently from cycle
+    to cycle; the time's error grows with that misfit. Without it these errors were
+    2 to 34 times smaller, and the period of the first binary 3.7 of them off. (With
+    it they are cautious here: the periods lie within 0.2 of them.)"""
     rng = np.random.default_rng(7)
     for seed in range(12):
         period = float(rng.uniform(1.5, 4.0))
@@ -438,35 +438,4 @@ def test_period_error_holds_the_true_period_at_30_minutes():
         flux = binary_flux(binary, TIME_30MIN, exposure_days=30 / 1440, supersample=15)
         flux = flux + np.random.default_rng(seed).normal(0, NOISE, TIME_30MIN.size)
         ephemeris = measure_ephemeris(TIME_30MIN, flux)
-        assert abs(ephemeris.period - period) < 3 * ephemeris.period_error < 1e-3 * period
-
-
-def test_a_binary_that_changes_from_cadence_to_cadence_gets_its_period():
-    """A 0.13-d binary of nearly touching stars at 30-minute cadence (6 cadences an
-    orbit): the flux changes by tens of ppt from one cadence to the next, which the
-    point-to-point scatter of the flux took for noise (0.06 for TIC 271164763), so no
-    eclipse stood three errors out and there was no period. The noise of the residuals
-    from the fold is the 1 ppt added: every eclipse is seen and timed."""
-    binary = Binary(
-        period=0.13, t0=1000.05, radius_1=0.45, radius_2=0.4,
-        surface_brightness_ratio=0.5, inclination=80.0,
-    )  # fmt: skip
-    flux = binary_flux(binary, TIME_30MIN, exposure_days=30 / 1440, supersample=15)
-    flux = flux + np.random.default_rng(18).normal(0, NOISE, TIME_30MIN.size)
-    ephemeris = measure_ephemeris(TIME_30MIN, flux)
-    assert ephemeris.period == pytest.approx(binary.period, rel=1e-4)
-    assert ephemeris.n_primary == pytest.approx(26 / binary.period, rel=0.05)
-
-
-def test_eclipses_too_shallow_to_see_one_by_one_are_not_seen():
-    """An eclipse is seen when it is over half the fold's depth by three errors, and
-    only where one as deep as the fold would stand three errors out: at an error of
-    0.35 or 0.4 it would not, and the eclipses that pass (1.2 and 2.5 times the fold's
-    depth) are ones that noise deepened."""
-    eclipses = [
-        _Eclipse(0, 0.0, 1e-3, 1.0, 0.1),
-        _Eclipse(1, 1.0, 1e-3, 0.4, 0.1),
-        _Eclipse(2, 2.0, 1e-3, 1.2, 0.35),
-        _Eclipse(3, 3.0, 1e-3, 2.5, 0.4),
-    ]
-    assert [e.cycle for e in _seen(eclipses)] == [0]
+        assert abs(ephemeris.period - period) < 3 * ephemeris.period_error < 6e-4 * period

@@ -73,15 +73,13 @@ def test_two_eclipse_period_error_holds_the_catalogued_period(spoc_dir):
     0.00001 d (72 errors off), and two times leave no scatter to scale them by; with
     the red noise of the residuals on the eclipses' time scale (red_noise_factor) and
     each eclipse's misfit to the fold's template, the error (0.0028 d) holds the
-    catalogued period within 3 of it, and stays under 0.1% of the period (the
-    catalog's periods are judged at 1%)."""
+    catalogued period within 3 of it."""
     (name,) = [p.name for p in spoc_dir.glob("*-s0009-0000000118313102-*.fits")]
     time, flux, _ = read_star([str(spoc_dir / name)])
     ephemeris = measure_ephemeris(time, flux)
     assert ephemeris.n_primary == 2
     assert ephemeris.period == pytest.approx(9.25573, abs=0.001)
-    assert abs(ephemeris.period - 9.2557270) < 3 * ephemeris.period_error
-    assert ephemeris.period_error < 0.001 * 9.2557270
+    assert abs(ephemeris.period - 9.2557270) < 3 * ephemeris.period_error < 0.012
 
 
 def test_long_period_binary_gets_eclipse_times_not_a_period(spoc_dir):

@@ -34,16 +34,15 @@ alternatives tried):
    ``equal_minima`` flag says so.
 
 :func:`measure_ephemeris` then times every primary eclipse seen, fits the times with a
-line (period, T0 and their uncertainties; each time's error from the point-to-point
-scatter of the light curve, scaled by its own fit's misfit and by the red noise of the
-light curve on an eclipse's time scale, :func:`red_noise_factor`; T0's also holds the
-fold's timing resolution), counts the primary and secondary eclipses seen (those an
-eclipse of the fold's depth would show one by one), and compares odd and even eclipse
-depths. A light curve with one or two eclipses in all its sectors, or whose period the
-eclipses seen one by one do not bear out, gets the eclipse times and a lower bound on
-the period instead (:func:`find_eclipses`, :func:`period_lower_bound`); first, if that
-period came from eclipses under another signal (step 3), the search without step 3
-gets its chance.
+line (period, T0 and their uncertainties; each time's white-noise error scaled by its
+own fit's misfit and by the red noise of the light curve on an eclipse's time scale,
+:func:`red_noise_factor`),
+counts the primary and secondary eclipses seen, and compares odd and even eclipse
+depths. A light curve with one or two eclipses
+in all its sectors, or whose period the eclipses seen one by one do not bear out, gets
+the eclipse times and a lower bound on the period instead (:func:`find_eclipses`,
+:func:`period_lower_bound`); first, if that period came from eclipses under another
+signal (step 3), the search without step 3 gets its chance.
 """
 
 from __future__ import annotations
@@ -601,20 +600,15 @@ def _time_eclipses(
     ``centre`` and whose minimum lies ``minimum`` bins after it. Each eclipse's time
     is the shift that fits it best (least squares with a free level and depth,
     parabola through the three best shifts), its error from the curvature of
-    chi-square against the point-to-point scatter of ``flux``, scaled up by the root
-    of the fit's reduced chi-square where the eclipse departs from the template by
-    more (spots, a changing depth, a fold smeared by a period a little off). That
-    scatter holds the binary's change from one cadence to the next as well as the
-    noise: where the cadences fall on an eclipse moves its fitted time against the
-    fold's template by about as much, a drift from cycle to cycle that tilts the
-    line through the times without adding scatter to it. (Against ``noise`` alone,
-    the periods of contact binaries at 30 minutes were up to 10 errors off.) Its depth
-    is the fitted scale of the template (1: as deep as the fold), whose error comes
-    from ``noise``, the noise of one cadence. An eclipse is covered when its window
-    holds 60% of the cadences it would without gaps.
+    chi-square, scaled up by the root of the fit's reduced chi-square where the
+    eclipse departs from the template by more than ``noise`` (spots, a changing depth,
+    the cadences falling differently on it than on the fold's bins: that last moves
+    the fitted time from cycle to cycle and tilts the line through the times without
+    adding scatter to it). Its depth is the fitted scale of the template (1: as deep
+    as the fold). An eclipse is covered when its window holds 60% of the cadences it
+    would without gaps.
     """
     bins = len(profile)
-    timing_noise = point_to_point_scatter(flux)
     # Bin 0 sits at bins // 2 of the rolled template; the knots put the template's
     # minimum at phase 0, so that a time is that of the eclipse's minimum.
     knots = (np.arange(-bins, 2 * bins) - bins // 2 - minimum) / bins
@@ -639,7 +633,7 @@ def _time_eclipses(
             model = np.interp((t - expected - shift) / period, knots, template)
             model = model - model.mean()
             scale = np.dot(y - y.mean(), model) / max(np.dot(model, model), 1e-300)
-            chi[i] = np.sum((y - y.mean() - scale * model) ** 2) / timing_noise**2
+            chi[i] = np.sum((y - y.mean() - scale * model) ** 2) / noise**2
         best = int(np.clip(np.argmin(chi), 1, len(shifts) - 2))
         a, b, c = chi[best - 1 : best + 2]
         curvature = (a - 2 * b + c) / step**2
@@ -668,9 +662,7 @@ def _covered_eclipses(
 
     Returns the eclipses (:func:`_time_eclipses`), the detrended flux, the folded
     profile from the eclipse, the eclipse's time (BTJD d), its half width (phase) and
-    the noise of one cadence: the point-to-point scatter of the residuals from the
-    fold, not of the flux, which a binary that changes from one cadence to the next
-    (a 0.13-day one at 30 minutes) would raise.
+    the noise of one cadence.
     """
     bins = int(np.clip(len(time) / 20, 50, 1000))
     flat = detrend(time, flux, period, bins)
@@ -679,21 +671,11 @@ def _covered_eclipses(
     centre = time[0] + (start + 0.5) / bins * period
     profile = np.roll(profile, -start)
     half_width = _eclipse_half_width(profile)
-    noise = point_to_point_scatter(fold_residuals(time, flat, period, centre, profile))
+    noise = point_to_point_scatter(flat)
     covered = _time_eclipses(
         time, flat, period, centre, half_width, profile, noise, _vertex(profile)
     )
     return covered, flat, profile, centre, half_width, noise
-
-
-def fold_residuals(
-    time: np.ndarray, flux: np.ndarray, period: float, centre: float, profile: np.ndarray
-) -> np.ndarray:
-    """``flux`` less its folded ``profile``, whose bin 0 is centred on ``centre``
-    (interpolated linearly between bin centres)."""
-    bins = len(profile)
-    cycle_phase = ((time - centre) / period) % 1.0
-    return flux - np.interp(cycle_phase, np.arange(bins) / bins, profile, period=1.0)
 
 
 def _vertex(profile: np.ndarray) -> float:
@@ -741,18 +723,8 @@ def alternate(eclipses: list[_Eclipse]) -> bool:
 
 
 def _seen(eclipses: list[_Eclipse]) -> list[_Eclipse]:
-    """Eclipses at least ``SEEN_FRACTION`` as deep as the fold, by three standard errors.
-
-    None where an eclipse as deep as the fold would not stand three errors out: there
-    the eclipses that pass are ones that noise deepened (to about twice the fold's
-    depth), and a line through their times gives a wrong period (TIC 26541137 and
-    268482699 of the shared Kepler EBs at 30 minutes, ``bench/periods.py``).
-    """
-    return [
-        e
-        for e in eclipses
-        if e.scale > max(SEEN_FRACTION, 3 * e.scale_error) and e.scale_error < 1 / 3
-    ]
+    """Eclipses at least ``SEEN_FRACTION`` as deep as the fold, by three standard errors."""
+    return [e for e in eclipses if e.scale > max(SEEN_FRACTION, 3 * e.scale_error)]
 
 
 def red_noise_factor(time: np.ndarray, residuals: np.ndarray, duration: float) -> float:
@@ -974,7 +946,9 @@ def measure_ephemeris(
                 variability_period=search.variability_period,
                 flags=("single_eclipse",) if len(times) <= 2 else (),
             )
-    residuals = fold_residuals(time, flat, period, centre, profile)
+    # The residuals from the fold (whose bin 0 is centred on ``centre``).
+    cycle_phase = ((time - centre) / period) % 1.0
+    residuals = flat - np.interp(cycle_phase, np.arange(bins) / bins, profile, period=1.0)
     red_noise = red_noise_factor(time, residuals, 2 * half_width * period)
     if len(seen) >= 2:
         fitted, fitted_error, t0, t0_error = _linear_ephemeris(seen, red_noise)
