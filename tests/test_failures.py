@@ -381,10 +381,11 @@ def test_a_file_that_is_no_shard(command, labels_csv, tmp_path, capsys):
     )
 
 
-@pytest.mark.parametrize("command", ["merge", "train", "vetted"])
+@pytest.mark.parametrize("command", ["gls", "merge", "train", "vetted"])
 def test_a_missing_input_is_a_usage_error_naming_it(command, tmp_path, capsys):
     missing = str(tmp_path / "gone.csv")
     argv = {
+        "gls": ["gls", missing, "-o", str(tmp_path / "g.h5")],
         "merge": ["merge", missing, "-o", str(tmp_path / "m.h5")],
         "train": ["train", "--shards", missing, "--labels", missing, "--out", str(tmp_path)],
         "vetted": ["vetted", "--candidates", missing, "--decisions", missing, "-o", missing],

@@ -85,8 +85,9 @@ def test_every_light_curve_is_scored_or_rejected(survey):
     from ebscan.survey.report import sector_summary
 
     summary = sector_summary("spoc-2min", 1, sector_files(results, "spoc-2min", 1))
-    assert [summary[k] for k in ("light curves", "downloaded", "rejected", "segments")] == [
-        int(audit[0][k]) for k in ("manifest", "downloaded", "rejected", "segments")
+    counted = ("light curves", "downloaded", "failed downloads", "rejected", "segments")
+    assert [summary[k] for k in counted] == [
+        int(audit[0][k]) for k in ("manifest", "downloaded", "failed", "rejected", "segments")
     ]
     assert summary["segments above threshold"] == sum(int(s["candidate"]) for s in scores)
 

@@ -143,8 +143,7 @@ def add_gls(p: argparse.ArgumentParser) -> None:
 def _gls(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from ebscan.lightcurves.shards import add_gls, open_shard
 
-    if not os.path.exists(args.shard):
-        parser.error(f"no such shard: {args.shard}")
+    check_inputs(parser, [args.shard])
     try:
         moved = add_gls(args.shard, args.output)
     except ValueError as exc:  # not a shard, or one with GLS vectors already
