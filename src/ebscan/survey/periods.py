@@ -13,9 +13,12 @@ alternatives tried):
    cycles and the other way round (linear interpolation between phase bins), after a
    running median of the residuals (1 d) takes out slow trends. Cross-validation
    does not reward the longer periods that fit noise with fewer cycles per bin, as
-   plain phase dispersion does. The shortest trial period whose scatter is within 5%
-   of the best (or that explains 97% of the variance the best explains, in a fold
-   about as smooth as the best's) is the eclipse spacing.
+   plain phase dispersion does. The trial period of least scatter is the eclipse
+   spacing, unless a shorter one explains 97% of the variance that one explains, in
+   a fold about as smooth (cycles that differ a little, a spotted contact binary,
+   can put the least scatter at a multiple of the spacing). A tolerance on the
+   scatter itself (5% of it, once) let a wrong short period win where the eclipses
+   are a small part of the light curve's variance.
 3. Eclipses under another signal: box least squares (astropy) on the light curve less
    its fold at the spacing. Narrow boxes of 10 standard errors at a period that is no
    multiple or fraction of the spacing are eclipses that a pulsation or spots hid;
@@ -58,9 +61,8 @@ MIN_PERIOD = 0.05
 HARMONICS = 8
 #: Periodogram peaks used as seeds.
 PEAKS = 5
-#: A trial period within this factor of the best cross-validated scatter counts as good ...
-SCATTER_TOLERANCE = 1.05
-#: ... and so does one that explains this fraction of the variance the best explains
+#: Besides the trial period of least cross-validated scatter, one that explains this
+#: fraction of the variance that one explains counts as good, in a fold about as smooth
 #: (large signals whose cycles differ a little, spotted contact binaries).
 EXPLAINED_TOLERANCE = 0.97
 #: ... as long as its fold is about as smooth as the best's: the share of the folded
@@ -379,14 +381,14 @@ def search_period(
     refined = np.array([refine_period(binned_time, binned_flux, p, bins) for p in trials])
     scatter = np.array([fold_scatter(binned_time, binned_flux, p, bins) for p in refined])
     explained = 1 - scatter / np.sum((binned_flux - binned_flux.mean()) ** 2)
-    by_scatter = scatter <= SCATTER_TOLERANCE * scatter.min()
+    best = scatter == scatter.min()
     by_explained = explained >= EXPLAINED_TOLERANCE * explained.max()
     best_roughness = fold_roughness(binned_time, binned_flux, refined[np.argmin(scatter)], bins)
     smooth = np.ones_like(by_explained)
-    for i in np.flatnonzero(by_explained & ~by_scatter):
+    for i in np.flatnonzero(by_explained & ~best):
         roughness = fold_roughness(binned_time, binned_flux, refined[i], bins)
         smooth[i] = roughness <= best_roughness + ROUGHNESS_TOLERANCE
-    good = by_scatter | (by_explained & smooth)
+    good = best | (by_explained & smooth)
     spacing = float(refined[good].min())
     spacing_explained = float(explained[refined == spacing][0])
     variability = np.nan
