@@ -49,6 +49,7 @@ test-slurm: $(VENV)/.installed
 model: $(VENV)/.installed
 	$(BIN)/python -m ebscan.learn.recipe --config config/pretrained.yaml --work build/pretrained --install
 	$(BIN)/python bench/pretrained.py
+	$(BIN)/python bench/contact_periods.py
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/preprocess.py
