@@ -62,8 +62,8 @@ HARMONICS = 8
 #: Periodogram peaks used as seeds.
 PEAKS = 5
 #: Besides the trial period of least cross-validated scatter, one that explains this
-#: fraction of the variance that one explains counts as good, in a fold about as smooth
-#: (large signals whose cycles differ a little, spotted contact binaries).
+#: fraction of the variance that one explains counts as good (large signals whose
+#: cycles differ a little, spotted contact binaries) ...
 EXPLAINED_TOLERANCE = 0.97
 #: ... as long as its fold is about as smooth as the best's: the share of the folded
 #: profile's variance in jumps from bin to bin (:func:`fold_roughness`) no more than
