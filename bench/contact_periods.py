@@ -15,7 +15,6 @@ Run: .venv/bin/python bench/contact_periods.py
 from __future__ import annotations
 
 import csv
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -47,36 +46,49 @@ def quiet_hosts() -> list[Path]:
     return [SHARED / "data" / r["set"] / f"{r['tic']}.fits" for r in rows[:HOSTS]]
 
 
-def library_contact(index: int, period: float, t0: float) -> ContactBinary:
-    """Library curve ``index`` at ``period``, diluted by third light to ``DEPTH``."""
-    half = contact_curves()[index]
-    contact = ContactBinary(period=period, t0=t0, half_orbit=tuple(float(v) for v in half))
-    return replace(contact, third_light=1 - DEPTH / (1 - half[0]))
-
-
-def shapes(time: np.ndarray, period: float) -> dict[str, np.ndarray]:
-    """Relative flux of each shape at ``time``."""
-    amplitude = 1 - contact_curves().min(axis=1)
-    shallow, deep = int(np.argmin(amplitude)), int(np.argmin(np.abs(amplitude - 0.4)))
-    t0 = float(time[0])
+def library_curves() -> dict[str, np.ndarray]:
+    """Half orbits of the library: the shallowest (low inclination) and the one nearest
+    40% deep (eclipsing)."""
+    curves = contact_curves()
+    amplitude = 1 - curves.min(axis=1)
     return {
-        "contact, low inclination": binary_flux(
-            library_contact(shallow, period, t0), time, exposure_days=CADENCE_DAYS
-        ),
-        "contact, eclipsing": binary_flux(
-            library_contact(deep, period, t0), time, exposure_days=CADENCE_DAYS
-        ),
-        "ellipsoidal sinusoid": 1 - DEPTH / 2 * (1 + np.cos(4 * np.pi * (time - t0) / period)),
+        "contact, low inclination": curves[np.argmin(amplitude)],
+        "contact, eclipsing": curves[np.argmin(np.abs(amplitude - 0.4))],
     }
+
+
+def shapes(
+    time: np.ndarray, period: float, library: dict[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    """Relative flux of each shape at ``time``: the ``library`` curves diluted by third
+    light to ``DEPTH``, and the sinusoid."""
+    t0 = float(time[0])
+    relative = {
+        name: binary_flux(
+            ContactBinary(
+                period=period,
+                t0=t0,
+                half_orbit=tuple(float(v) for v in half),
+                third_light=1 - DEPTH / (1 - half[0]),
+            ),
+            time,
+            exposure_days=CADENCE_DAYS,
+        )
+        for name, half in library.items()
+    }
+    phase = (time - t0) / period
+    relative["ellipsoidal sinusoid"] = 1 - DEPTH / 2 * (1 + np.cos(4 * np.pi * phase))
+    return relative
 
 
 def main() -> None:
     predictor = load_predictor(pretrained_model())
     hosts = [read_lightcurve(path) for path in quiet_hosts()]
+    library = library_curves()
     scores: dict[str, dict[float, list[float]]] = {}
     for period in PERIODS:
         for host in hosts:
-            for name, relative in shapes(host.time, period).items():
+            for name, relative in shapes(host.time, period, library).items():
                 result = preprocess_lightcurve(inject(host, relative, shape=name))
                 _, files = score_results(predictor, [result])
                 scores.setdefault(name, {}).setdefault(period, []).append(
