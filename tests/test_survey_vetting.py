@@ -11,7 +11,7 @@ import pytest
 
 from ebscan.cli import main
 from ebscan.survey.candidates import COLUMNS, enrich, read_star, write_catalog
-from ebscan.survey.periods import measure_ephemeris, search_period
+from ebscan.survey.periods import SECOND_MINIMUM_SIGMA, measure_ephemeris, search_period
 from ebscan.survey.vetting import merge_decisions, write_vetting_page
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -66,6 +66,42 @@ def test_a_short_period_that_scatters_a_little_more_is_not_taken(ffi_kepler_dir)
     assert ephemeris.period == pytest.approx(5.2410044, rel=0.002)
     assert (ephemeris.n_primary, ephemeris.n_secondary) == (5, 5)
     assert ephemeris.secondary_phase == pytest.approx(0.5, abs=0.01)
+
+
+@pytest.mark.parametrize(
+    ("tic", "period", "secondary_phase"),
+    [(273042650, 6.1502471, 0.5), (268158152, 1.2011596, 0.58)],
+)
+def test_a_noisy_secondary_half_an_orbit_after_the_primary_is_found(
+    ffi_kepler_dir, tic, period, secondary_phase
+):
+    """TIC 273042650 (Kepler: 6.1502 d, a 2 ppt primary) and 268158152 (1.2012 d, a
+    shallow sinusoid-like curve): their folds' second minima stand 5.4 and 5.6 times
+    the noise, under SECOND_MINIMUM_SIGMA, so the eclipses were taken for twins and the
+    period doubled. Both sit half an orbit after the primary, 30-40% as deep, where
+    the matched filter finds them. (In the detrended fold of the ephemeris, the
+    second minimum of 268158152 stands out anywhere: at phase 0.58, a broad minimum.)"""
+    time, flux, _ = read_star([str(ffi_kepler_dir / f"{tic}.fits")])
+    search = search_period(time, flux)
+    assert search.second_minimum_sigma < SECOND_MINIMUM_SIGMA
+    assert not search.doubled
+    ephemeris = measure_ephemeris(time, flux, search)
+    assert ephemeris.period == pytest.approx(period, rel=0.01)
+    assert ephemeris.secondary_phase == pytest.approx(secondary_phase, abs=0.02)
+
+
+def test_a_period_of_few_cadences_is_folded_no_finer_than_its_cadence(ffi_kepler_dir):
+    """TIC 267991311 (Kepler: 0.19256 d, a contact binary, 9 cadences an orbit at 30
+    minutes): in 100 bins, the fold at half the orbit showed how the cadences of
+    different cycles fall on it, wiggles of a tenth of the phase that passed for a
+    second minimum at 7.7 times the noise, and the period came out halved. Folded in
+    bins of a third of a cadence at the finest, it has one minimum: equal minima, the
+    orbit twice the spacing."""
+    time, flux, _ = read_star([str(ffi_kepler_dir / "267991311.fits")])
+    search = search_period(time, flux)
+    assert search.spacing == pytest.approx(0.1925563 / 2, rel=0.002)
+    assert search.doubled and not search.alternating
+    assert search.period == pytest.approx(0.1925563, rel=0.002)
 
 
 def test_an_eccentric_binary_whose_primary_falls_in_the_gap_keeps_its_period(ffi_kepler_dir):

@@ -30,9 +30,12 @@ alternatives tried):
    an ellipsoidal variation at half the orbit can make a second minimum there).
    Otherwise, a fold at the spacing that shows a second minimum (a dip of
    its own between two maxima: the secondary eclipse, or the other minimum of a
-   contact binary) is the orbit. A fold with one minimum is taken to be twins (equal
-   eclipses, or a contact binary's equal minima): the orbit is twice the spacing,
-   which is the catalogue convention. A binary whose secondary is invisible (or a
+   contact binary; or a dip half an orbit after the primary, as long as it, which a
+   matched filter finds: :func:`shows_secondary`) is the orbit. The fold is no finer
+   than a third of a cadence, so that a period of a few cadences does not show how
+   the cadences of different cycles fall on it. A fold with one minimum is taken to
+   be twins (equal eclipses, or a contact binary's equal minima): the orbit is twice
+   the spacing, which is the catalogue convention. A binary whose secondary is invisible (or a
    transiting planet) also shows one minimum; its period comes out doubled, and the
    ``equal_minima`` flag says so.
 
@@ -87,6 +90,18 @@ SECOND_MINIMUM_BINS = 100
 SECOND_MINIMUM_SIGMA = 5.75
 #: ... and this fraction of the primary's depth.
 SECOND_MINIMUM_FRACTION = 0.05
+#: Fewest phase bins of that fold, for periods of a few cadences (fewer bins lower the
+#: false-alarm rate of :data:`SECOND_MINIMUM_SIGMA`: 0.3% in 30 bins, 0.06% in 14).
+MIN_FOLD_BINS = 12
+#: A secondary eclipse half an orbit after the primary and as long as it (a circular
+#: orbit's) is looked for within this phase of 0.5 (:func:`profile_half_orbit_secondary`) ...
+HALF_ORBIT_TOLERANCE = 0.02
+#: ... and found where its depth stands this many standard errors above zero: above
+#: the 1% false-alarm level on folds of white noise with a primary eclipse, which is
+#: 2.9 at most over primaries of half widths 0.005-0.08 of the period and depths 8-100
+#: times one bin's noise, in 30 or 100 bins (``docs/catalog.md``; a test checks the
+#: rate).
+HALF_ORBIT_SIGMA = 3.0
 #: Box durations (d) and shortest period (d) of the box search for eclipses under
 #: another signal ...
 BOX_DURATIONS = (0.04, 0.08, 0.16)
@@ -278,9 +293,42 @@ def second_minimum(
 ) -> tuple[float, float, float]:
     """The fold's most prominent minimum after the deepest: (sigma, phase, fraction).
 
-    :func:`profile_second_minimum` of the fold at ``period`` in ``bins`` bins.
+    :func:`profile_second_minimum` of the fold at ``period`` in ``bins`` bins, or in
+    fewer where a period of few cadences would make three bins (the smoothing)
+    narrower than one cadence: the light curve holds nothing narrower than its
+    sampling, and a fold finer than that shows how the cadences of different cycles
+    fall on it (with their slow trends), not the star.
     """
-    return profile_second_minimum(folded_profile(time, flux, period, bins))
+    return profile_second_minimum(
+        folded_profile(time, flux, period, _fold_bins(time, period, bins))
+    )
+
+
+def _fold_bins(time: np.ndarray, period: float, bins: int) -> int:
+    """``bins``, or fewer where three bins would be narrower than one cadence."""
+    cadence = float(np.median(np.diff(time)))
+    return int(min(bins, max(MIN_FOLD_BINS, 3 * period / cadence)))
+
+
+def shows_secondary(
+    time: np.ndarray, flux: np.ndarray, period: float, bins: int = SECOND_MINIMUM_BINS
+) -> tuple[bool, float]:
+    """Whether the fold at ``period`` has a second minimum, and its phase (NaN if none).
+
+    A second minimum anywhere (:func:`profile_second_minimum`), or a secondary eclipse
+    half an orbit after the primary (:func:`profile_half_orbit_secondary`), each
+    :data:`SECOND_MINIMUM_FRACTION` of the primary's depth at least. The second test
+    is the more sensitive where it applies: it fits one depth at a known place with a
+    known shape, where the first must pay for looking everywhere.
+    """
+    profile = folded_profile(time, flux, period, _fold_bins(time, period, bins))
+    sigma, phase, fraction = profile_second_minimum(profile)
+    if sigma > SECOND_MINIMUM_SIGMA and fraction > SECOND_MINIMUM_FRACTION:
+        return True, phase
+    sigma, phase, fraction = profile_half_orbit_secondary(profile)
+    if sigma > HALF_ORBIT_SIGMA and fraction > SECOND_MINIMUM_FRACTION:
+        return True, phase
+    return False, np.nan
 
 
 def profile_second_minimum(profile: np.ndarray) -> tuple[float, float, float]:
@@ -308,6 +356,51 @@ def profile_second_minimum(profile: np.ndarray) -> tuple[float, float, float]:
     depth = float(smooth.max() - smooth[0])
     tiny = np.finfo(float).tiny
     return best / max(noise, tiny), where, best / max(depth, tiny)
+
+
+def profile_half_orbit_secondary(profile: np.ndarray) -> tuple[float, float, float]:
+    """A secondary eclipse half an orbit after the primary, as long as it: (sigma, phase,
+    fraction).
+
+    The secondary eclipse of a circular orbit lasts as long as the primary and comes
+    half an orbit after it, so the primary's own shape (the profile within twice its
+    half width of its deepest bin, below the baseline) is the template of a matched
+    filter. Its depth, as a fraction of the primary's (``fraction``), is fitted by
+    least squares at each bin within :data:`HALF_ORBIT_TOLERANCE` of phase 0.5, against
+    the baseline (the median of the bins outside both windows); ``sigma`` is the
+    largest depth over its standard error (the noise of one bin, from the profile's
+    second differences, and the baseline's error), ``phase`` where it is. (0, NaN, 0)
+    when the two windows leave fewer than three bins for the baseline (contact
+    binaries, whose minima :func:`profile_second_minimum` finds).
+    """
+    bins = len(profile)
+    smooth = (np.roll(profile, 1) + profile + np.roll(profile, -1)) / 3
+    profile = np.roll(profile, -int(np.argmin(smooth)))
+    half_width = _eclipse_half_width(profile)
+    reach = int(min(bins // 4, max(2, round(2 * half_width * bins))))
+    window = np.arange(-reach, reach + 1)
+    tolerance = max(1, round(HALF_ORBIT_TOLERANCE * bins))
+    outside = np.ones(bins, dtype=bool)
+    outside[window % bins] = False
+    outside[(bins // 2 + np.arange(-reach - tolerance, reach + tolerance + 1)) % bins] = False
+    if outside.sum() < 3:
+        return 0.0, np.nan, 0.0
+    baseline = float(np.median(profile[outside]))
+    template = baseline - profile[window % bins]
+    power = float(np.dot(template, template))
+    if power <= 0:
+        return 0.0, np.nan, 0.0
+    noise = smoothed_fold_noise(profile) * np.sqrt(3)
+    # The median of n bins has about 1.2533 / sqrt(n) of one bin's noise.
+    baseline_error = 1.2533 * noise / np.sqrt(outside.sum())
+    error = np.hypot(noise / np.sqrt(power), baseline_error * template.sum() / power)
+    error = max(float(error), np.finfo(float).tiny)
+    best = (-np.inf, np.nan, 0.0)
+    for centre in range(bins // 2 - tolerance, bins // 2 + tolerance + 1):
+        depth = float(np.dot(baseline - profile[(centre + window) % bins], template) / power)
+        if depth / error > best[0]:
+            best = (depth / error, centre / bins, depth)
+    return best
 
 
 def point_to_point_scatter(values: np.ndarray) -> float:
@@ -399,8 +492,8 @@ def search_period(
         variability = spacing
         binned_flux = remove_variability(binned_time, binned_flux, spacing, "mean")
         spacing = refine_period(binned_time, binned_flux, hidden, bins)
-    sigma, _, fraction = second_minimum(binned_time, binned_flux, spacing)
-    single = not (sigma > SECOND_MINIMUM_SIGMA and fraction > SECOND_MINIMUM_FRACTION)
+    sigma = second_minimum(binned_time, binned_flux, spacing)[0]
+    single = not shows_secondary(binned_time, binned_flux, spacing)[0]
     # Primary and secondary eclipses of similar depth fold together at half the orbit,
     # and other features of the light curve (spots, a shoulder) can show as a second
     # minimum there: the odd and even eclipses differing is the stronger evidence.
@@ -897,8 +990,7 @@ def measure_ephemeris(
         )
         if np.isfinite(retried.period):
             return retried
-    sigma, phase, fraction = second_minimum(time - centre, flat, period)
-    has_secondary = sigma > SECOND_MINIMUM_SIGMA and fraction > SECOND_MINIMUM_FRACTION
+    has_secondary, phase = shows_secondary(time - centre, flat, period)
     n_secondary = 0
     if has_secondary:
         shifted = np.roll(profile, -round(phase * bins))
