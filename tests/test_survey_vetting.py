@@ -78,9 +78,10 @@ def test_a_noisy_secondary_half_an_orbit_after_the_primary_is_found(
     """TIC 273042650 (Kepler: 6.1502 d, a 2 ppt primary) and 268158152 (1.2012 d, a
     shallow sinusoid-like curve): their folds' second minima stand 5.4 and 5.6 times
     the noise, under SECOND_MINIMUM_SIGMA, so the eclipses were taken for twins and the
-    period doubled. Both sit half an orbit after the primary, 30-40% as deep, where
-    the matched filter finds them. (In the detrended fold of the ephemeris, the
-    second minimum of 268158152 stands out anywhere: at phase 0.58, a broad minimum.)"""
+    period doubled. The half-orbit matched filter finds them: 273042650's secondary
+    sits at phase 0.5; 268158152's minimum is broad and centred at 0.58, and the filter
+    fits its side at 0.52 (in the detrended fold of the ephemeris it stands out
+    anywhere, at 0.58)."""
     time, flux, _ = read_star([str(ffi_kepler_dir / f"{tic}.fits")])
     search = search_period(time, flux)
     assert search.second_minimum_sigma < SECOND_MINIMUM_SIGMA

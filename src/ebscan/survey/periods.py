@@ -30,12 +30,13 @@ alternatives tried):
    an ellipsoidal variation at half the orbit can make a second minimum there).
    Otherwise, a fold at the spacing that shows a second minimum (a dip of
    its own between two maxima: the secondary eclipse, or the other minimum of a
-   contact binary; or a dip half an orbit after the primary, as long as it, which a
-   matched filter finds: :func:`shows_secondary`) is the orbit. The fold is no finer
-   than a third of a cadence, so that a period of a few cadences does not show how
-   the cadences of different cycles fall on it. A fold with one minimum is taken to
-   be twins (equal eclipses, or a contact binary's equal minima): the orbit is twice
-   the spacing, which is the catalogue convention. A binary whose secondary is invisible (or a
+   contact binary; or, found by a matched filter, a secondary eclipse as long as
+   the primary half an orbit after it: :func:`shows_secondary`) is the orbit. The
+   fold has no bin narrower than a third of a cadence (down to 12 bins), so that a
+   period of a few cadences does not show how the cadences of different cycles fall
+   on it. A fold with one minimum is taken to be twins (equal eclipses, or a contact
+   binary's equal minima): the orbit is twice the spacing, which is the catalogue
+   convention. A binary whose secondary is invisible (or a
    transiting planet) also shows one minimum; its period comes out doubled, and the
    ``equal_minima`` flag says so.
 
@@ -81,7 +82,7 @@ ROUGHNESS_TOLERANCE = 0.1
 TREND_WINDOW = 1.0
 #: Light curves are averaged into bins of this length for the search (d).
 SEARCH_CADENCE = 10 / 1440
-#: Phase bins of the fold in which :func:`second_minimum` looks for a second minimum.
+#: Phase bins of the fold in which :func:`shows_secondary` looks for a second minimum.
 SECOND_MINIMUM_BINS = 100
 #: A second minimum needs this prominence over the noise of the smoothed fold: the 1%
 #: false-alarm level on white noise. Of 40 000 seeded folds of Gaussian white noise in
@@ -94,7 +95,8 @@ SECOND_MINIMUM_FRACTION = 0.05
 #: false-alarm rate of :data:`SECOND_MINIMUM_SIGMA`: 0.3% in 30 bins, 0.06% in 14).
 MIN_FOLD_BINS = 12
 #: A secondary eclipse half an orbit after the primary and as long as it (a circular
-#: orbit's) is looked for within this phase of 0.5 (:func:`profile_half_orbit_secondary`) ...
+#: orbit's) is looked for within this phase of 0.5, or one bin
+#: (:func:`profile_half_orbit_secondary`) ...
 HALF_ORBIT_TOLERANCE = 0.02
 #: ... and found where its depth stands this many standard errors above zero: above
 #: the 1% false-alarm level on folds of white noise with a primary eclipse, which is
@@ -132,7 +134,9 @@ class PeriodSearch:
     doubled : bool
         True when ``period`` is twice ``spacing`` (one minimum per spacing).
     second_minimum_sigma : float
-        Prominence of the fold's second minimum at ``spacing``, over the fold's noise.
+        Prominence of the fold's most prominent second minimum anywhere at
+        ``spacing``, over the fold's noise (:func:`shows_secondary`, whose half-orbit
+        test can find a secondary under :data:`SECOND_MINIMUM_SIGMA` too).
     peaks : tuple of float
         The periodogram peaks that seeded the search (d).
     variability_period : float
@@ -288,47 +292,48 @@ def fold_roughness(time: np.ndarray, flux: np.ndarray, period: float, bins: int)
     return (point_to_point_scatter(profile) / spread) ** 2 if spread > 0 else 1.0
 
 
-def second_minimum(
-    time: np.ndarray, flux: np.ndarray, period: float, bins: int = SECOND_MINIMUM_BINS
-) -> tuple[float, float, float]:
-    """The fold's most prominent minimum after the deepest: (sigma, phase, fraction).
+def fold_bins(time: np.ndarray, period: float, bins: int = SECOND_MINIMUM_BINS) -> int:
+    """``bins``, or fewer (:data:`MIN_FOLD_BINS` at the fewest) where three bins of the
+    fold at ``period`` would be narrower than one cadence of ``time``.
 
-    :func:`profile_second_minimum` of the fold at ``period`` in ``bins`` bins, or in
-    fewer where a period of few cadences would make three bins (the smoothing)
-    narrower than one cadence: the light curve holds nothing narrower than its
-    sampling, and a fold finer than that shows how the cadences of different cycles
-    fall on it (with their slow trends), not the star.
+    A light curve holds nothing narrower than its sampling; a fold finer than that
+    shows how the cadences of different cycles fall on it (with their slow trends),
+    not the star. The cadence is that of the series folded: the search's 10-minute
+    bins, or a light curve's own cadence.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ebscan.survey.periods import fold_bins
+    >>> time = np.arange(0, 27, 30 / 1440)
+    >>> fold_bins(time, 1.0), fold_bins(time, 0.1), fold_bins(time, 0.05)
+    (100, 14, 12)
     """
-    return profile_second_minimum(
-        folded_profile(time, flux, period, _fold_bins(time, period, bins))
-    )
-
-
-def _fold_bins(time: np.ndarray, period: float, bins: int) -> int:
-    """``bins``, or fewer where three bins would be narrower than one cadence."""
     cadence = float(np.median(np.diff(time)))
     return int(min(bins, max(MIN_FOLD_BINS, 3 * period / cadence)))
 
 
-def shows_secondary(
-    time: np.ndarray, flux: np.ndarray, period: float, bins: int = SECOND_MINIMUM_BINS
-) -> tuple[bool, float]:
-    """Whether the fold at ``period`` has a second minimum, and its phase (NaN if none).
+def shows_secondary(time: np.ndarray, flux: np.ndarray, period: float) -> tuple[bool, float, float]:
+    """Whether the fold at ``period`` has a second minimum: (found, phase, sigma).
 
-    A second minimum anywhere (:func:`profile_second_minimum`), or a secondary eclipse
-    half an orbit after the primary (:func:`profile_half_orbit_secondary`), each
-    :data:`SECOND_MINIMUM_FRACTION` of the primary's depth at least. The second test
-    is the more sensitive where it applies: it fits one depth at a known place with a
-    known shape, where the first must pay for looking everywhere.
+    The fold has :data:`SECOND_MINIMUM_BINS` bins, or fewer (:func:`fold_bins`). A
+    second minimum anywhere (:func:`profile_second_minimum`, :data:`SECOND_MINIMUM_SIGMA`),
+    or a secondary eclipse half an orbit after the primary
+    (:func:`profile_half_orbit_secondary`, :data:`HALF_ORBIT_SIGMA`), each
+    :data:`SECOND_MINIMUM_FRACTION` of the primary's depth at least. The second test is
+    the more sensitive where it applies: it fits one depth at a known place with a
+    known shape, where the first pays for looking everywhere. ``phase`` is that of
+    the minimum found (NaN if none), ``sigma`` the prominence of the most prominent
+    minimum anywhere, whichever test found one.
     """
-    profile = folded_profile(time, flux, period, _fold_bins(time, period, bins))
+    profile = folded_profile(time, flux, period, fold_bins(time, period))
     sigma, phase, fraction = profile_second_minimum(profile)
     if sigma > SECOND_MINIMUM_SIGMA and fraction > SECOND_MINIMUM_FRACTION:
-        return True, phase
-    sigma, phase, fraction = profile_half_orbit_secondary(profile)
-    if sigma > HALF_ORBIT_SIGMA and fraction > SECOND_MINIMUM_FRACTION:
-        return True, phase
-    return False, np.nan
+        return True, phase, sigma
+    half_orbit_sigma, phase, fraction = profile_half_orbit_secondary(profile)
+    if half_orbit_sigma > HALF_ORBIT_SIGMA and fraction > SECOND_MINIMUM_FRACTION:
+        return True, phase, sigma
+    return False, np.nan, sigma
 
 
 def profile_second_minimum(profile: np.ndarray) -> tuple[float, float, float]:
@@ -359,48 +364,62 @@ def profile_second_minimum(profile: np.ndarray) -> tuple[float, float, float]:
 
 
 def profile_half_orbit_secondary(profile: np.ndarray) -> tuple[float, float, float]:
-    """A secondary eclipse half an orbit after the primary, as long as it: (sigma, phase,
-    fraction).
+    """A secondary eclipse as long as the primary, half an orbit after it.
 
     The secondary eclipse of a circular orbit lasts as long as the primary and comes
     half an orbit after it, so the primary's own shape (the profile within twice its
     half width of its deepest bin, below the baseline) is the template of a matched
-    filter. Its depth, as a fraction of the primary's (``fraction``), is fitted by
-    least squares at each bin within :data:`HALF_ORBIT_TOLERANCE` of phase 0.5, against
-    the baseline (the median of the bins outside both windows); ``sigma`` is the
-    largest depth over its standard error (the noise of one bin, from the profile's
-    second differences, and the baseline's error), ``phase`` where it is. (0, NaN, 0)
-    when the two windows leave fewer than three bins for the baseline (contact
-    binaries, whose minima :func:`profile_second_minimum` finds).
+    filter. Its depth, as a fraction of the primary's, is fitted by least squares at
+    each bin centre within :data:`HALF_ORBIT_TOLERANCE` of phase 0.5 (one bin in a
+    coarse fold), against the baseline: the median of the bins outside both windows.
+
+    Returns
+    -------
+    sigma : float
+        The largest fitted depth over its standard error where there is no secondary
+        (the noise of one bin, from the profile's second differences, and the
+        baseline's); negative where the profile rises half an orbit on.
+    phase : float
+        Where that depth was fitted, after the primary.
+    fraction : float
+        That depth over the primary's.
+
+    (0, NaN, 0) where the two windows leave fewer than three bins for the baseline:
+    wide minima (contact binaries, whose second minimum :func:`profile_second_minimum`
+    finds) and folds of fewer than 15 bins.
     """
     bins = len(profile)
     smooth = (np.roll(profile, 1) + profile + np.roll(profile, -1)) / 3
-    profile = np.roll(profile, -int(np.argmin(smooth)))
-    half_width = _eclipse_half_width(profile)
-    reach = int(min(bins // 4, max(2, round(2 * half_width * bins))))
+    lowest = int(np.argmin(smooth))
+    # The smoothed minimum of a primary one bin wide can sit beside its deepest bin,
+    # from which _eclipse_half_width measures the width.
+    lowest += int(np.argmin(profile[(lowest + np.arange(-1, 2)) % bins])) - 1
+    profile = np.roll(profile, -lowest)
+    # At least 2 bins: _eclipse_half_width is one bin at the least.
+    reach = round(2 * _eclipse_half_width(profile) * bins)
     window = np.arange(-reach, reach + 1)
-    tolerance = max(1, round(HALF_ORBIT_TOLERANCE * bins))
+    tolerance = max(1.0, HALF_ORBIT_TOLERANCE * bins)
+    centres = np.arange(np.ceil(bins / 2 - tolerance), np.floor(bins / 2 + tolerance) + 1)
+    centres = centres.astype(np.int64)
     outside = np.ones(bins, dtype=bool)
     outside[window % bins] = False
-    outside[(bins // 2 + np.arange(-reach - tolerance, reach + tolerance + 1)) % bins] = False
+    outside[np.arange(centres[0] - reach, centres[-1] + reach + 1) % bins] = False
     if outside.sum() < 3:
         return 0.0, np.nan, 0.0
     baseline = float(np.median(profile[outside]))
     template = baseline - profile[window % bins]
     power = float(np.dot(template, template))
-    if power <= 0:
-        return 0.0, np.nan, 0.0
     noise = smoothed_fold_noise(profile) * np.sqrt(3)
-    # The median of n bins has about 1.2533 / sqrt(n) of one bin's noise.
+    # The median of n bins has about 1.2533 / sqrt(n) of one bin's noise: a figure for
+    # many bins, which errs on the safe side (a larger error) for the few used here.
     baseline_error = 1.2533 * noise / np.sqrt(outside.sum())
-    error = np.hypot(noise / np.sqrt(power), baseline_error * template.sum() / power)
-    error = max(float(error), np.finfo(float).tiny)
-    best = (-np.inf, np.nan, 0.0)
-    for centre in range(bins // 2 - tolerance, bins // 2 + tolerance + 1):
-        depth = float(np.dot(baseline - profile[(centre + window) % bins], template) / power)
-        if depth / error > best[0]:
-            best = (depth / error, centre / bins, depth)
-    return best
+    error = float(np.hypot(noise / np.sqrt(power), baseline_error * template.sum() / power))
+    if not (power > 0 and np.isfinite(error)):
+        return 0.0, np.nan, 0.0
+    error = max(error, np.finfo(float).tiny)
+    depths = [np.dot(baseline - profile[(c + window) % bins], template) / power for c in centres]
+    best = int(np.argmax(depths))
+    return float(depths[best] / error), float(centres[best] / bins), float(depths[best])
 
 
 def point_to_point_scatter(values: np.ndarray) -> float:
@@ -420,7 +439,7 @@ def smoothed_fold_noise(profile: np.ndarray) -> float:
     curve hardly raises them, and their median ignores the few bins at an eclipse's
     edges. The mean of three bins has ``s / sqrt(3)``. (The second differences of the
     smoothed profile are ``2 s / 3`` of white noise, correlated over neighbouring bins:
-    scaled as if they were white, as :func:`second_minimum` once did, they gave
+    scaled as if they were white, as the second-minimum test once did, they gave
     ``0.27 s``, half the smoothed profile's noise.)
     """
     second_differences = np.roll(profile, 1) - 2 * profile + np.roll(profile, -1)
@@ -492,8 +511,8 @@ def search_period(
         variability = spacing
         binned_flux = remove_variability(binned_time, binned_flux, spacing, "mean")
         spacing = refine_period(binned_time, binned_flux, hidden, bins)
-    sigma = second_minimum(binned_time, binned_flux, spacing)[0]
-    single = not shows_secondary(binned_time, binned_flux, spacing)[0]
+    found, _, sigma = shows_secondary(binned_time, binned_flux, spacing)
+    single = not found
     # Primary and secondary eclipses of similar depth fold together at half the orbit,
     # and other features of the light curve (spots, a shoulder) can show as a second
     # minimum there: the odd and even eclipses differing is the stronger evidence.
@@ -990,7 +1009,7 @@ def measure_ephemeris(
         )
         if np.isfinite(retried.period):
             return retried
-    has_secondary, phase = shows_secondary(time - centre, flat, period)
+    has_secondary, phase, _ = shows_secondary(time - centre, flat, period)
     n_secondary = 0
     if has_secondary:
         shifted = np.roll(profile, -round(phase * bins))
