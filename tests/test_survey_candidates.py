@@ -292,6 +292,13 @@ TIME_30MIN = np.arange(1000.0, 1027.0, 30 / 1440)
 TIME_30MIN = TIME_30MIN[(TIME_30MIN < 1013.0) | (TIME_30MIN > 1014.0)]
 
 
+def flux_30min(binary: Binary, noise: float, seed: int) -> np.ndarray:
+    """``binary`` over TIME_30MIN, integrated over 30-minute exposures, with seeded
+    white noise of ``noise``."""
+    flux = binary_flux(binary, TIME_30MIN, exposure_days=30 / 1440, supersample=15)
+    return flux + np.random.default_rng(seed).normal(0, noise, TIME_30MIN.size)
+
+
 def test_smoothed_fold_noise_is_the_noise_of_three_bins():
     """White noise of 1e-3 per 2-minute cadence folded at 1.7 d in 100 bins: each bin
     holds about 190 cadences, so the three-bin mean has 1e-3 / sqrt(3 x 190). The
@@ -384,9 +391,7 @@ def test_faint_secondary_half_an_orbit_after_the_primary_gives_the_period(noise,
         period=3.1, t0=1000.7, radius_1=0.08, radius_2=0.07,
         surface_brightness_ratio=0.06, inclination=89.0, third_light=0.97,
     )  # fmt: skip
-    rng = np.random.default_rng(seed)
-    flux = binary_flux(binary, TIME_30MIN, exposure_days=30 / 1440, supersample=15)
-    flux = flux + rng.normal(0, noise, TIME_30MIN.size)
+    flux = flux_30min(binary, noise, seed)
     search = search_period(TIME_30MIN, flux)
     assert search.second_minimum_sigma < SECOND_MINIMUM_SIGMA  # the trap is set
     assert not search.doubled
@@ -407,9 +412,7 @@ def test_shallow_secondary_at_30_minutes_gives_the_period():
     )  # fmt: skip
     geometry = eclipse_geometry(binary)
     assert geometry.secondary_depth == pytest.approx(0.007, abs=0.0005)
-    rng = np.random.default_rng(18)
-    flux = binary_flux(binary, TIME_30MIN, exposure_days=30 / 1440, supersample=15)
-    flux = flux + rng.normal(0, 2.5e-3, TIME_30MIN.size)
+    flux = flux_30min(binary, 2.5e-3, seed=18)
     search = search_period(TIME_30MIN, flux)
     assert search.period == pytest.approx(binary.period, rel=1e-3) and not search.doubled
     assert SECOND_MINIMUM_SIGMA < search.second_minimum_sigma < 30
@@ -428,9 +431,7 @@ def test_contact_binary_at_30_minutes_is_not_split(seed):
         period=0.19256, t0=1000.05, radius_1=0.38, radius_2=0.38,
         surface_brightness_ratio=1.0, inclination=70.0, third_light=0.9,
     )  # fmt: skip
-    rng = np.random.default_rng(seed)
-    flux = binary_flux(binary, TIME_30MIN, exposure_days=30 / 1440, supersample=15)
-    flux = flux + rng.normal(0, 5e-3, TIME_30MIN.size)
+    flux = flux_30min(binary, 5e-3, seed)
     search = search_period(TIME_30MIN, flux)
     assert search.spacing == pytest.approx(binary.period / 2, rel=1e-3)
     assert search.second_minimum_sigma < SECOND_MINIMUM_SIGMA
@@ -489,8 +490,7 @@ def test_t0_and_period_errors_hold_the_truth_at_30_minutes():
     for seed in range(12):
         period = float(rng.uniform(1.5, 4.0))
         binary = replace(BINARIES["unequal"], period=period, t0=1000 + rng.uniform(0, period))
-        flux = binary_flux(binary, TIME_30MIN, exposure_days=30 / 1440, supersample=15)
-        flux = flux + np.random.default_rng(seed).normal(0, NOISE, TIME_30MIN.size)
+        flux = flux_30min(binary, NOISE, seed)
         ephemeris = measure_ephemeris(TIME_30MIN, flux)
         assert ephemeris.period == pytest.approx(period, rel=1e-4)
         assert abs(ephemeris.period - period) < 3 * ephemeris.period_error < 6e-4 * period
