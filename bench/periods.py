@@ -337,6 +337,7 @@ def main() -> None:
     combined = run([s for s in stars.values() if len(s["files"]) > 1], None)
     kepler = run(kepler_set(), "FLUX")
     simulations = simulated()
+    justesen = justesen_periods()
     rows = [
         summary("2-min Prsa 2022 EBs (label EB), one light curve each", ebs),
         summary("2-min Prsa 2022 planet hosts (transit period), one light curve each", hosts),
@@ -362,7 +363,7 @@ def main() -> None:
             *(
                 f"- {line}"
                 for results in (ebs, hosts, combined)
-                for line in failures(results, justesen_periods())
+                for line in failures(results, justesen)
             ),
             *(f"- {line}" for line in failures(kepler) + failures(simulations)),
             "",

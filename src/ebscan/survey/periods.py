@@ -350,7 +350,7 @@ def profile_second_minimum(profile: np.ndarray) -> tuple[float, float, float]:
     """
     bins = len(profile)
     noise = smoothed_fold_noise(profile)
-    smooth = (np.roll(profile, 1) + profile + np.roll(profile, -1)) / 3
+    smooth = _three_bin_mean(profile)
     smooth = np.roll(smooth, -int(np.argmin(smooth)))
     best, where = 0.0, np.nan
     for j in range(2, bins - 1):
@@ -389,7 +389,7 @@ def profile_half_orbit_secondary(profile: np.ndarray) -> tuple[float, float, flo
     finds) and folds of fewer than 15 bins.
     """
     bins = len(profile)
-    smooth = (np.roll(profile, 1) + profile + np.roll(profile, -1)) / 3
+    smooth = _three_bin_mean(profile)
     lowest = int(np.argmin(smooth))
     # The smoothed minimum of a primary one bin wide can sit beside its deepest bin,
     # from which _eclipse_half_width measures the width.
@@ -409,7 +409,7 @@ def profile_half_orbit_secondary(profile: np.ndarray) -> tuple[float, float, flo
     baseline = float(np.median(profile[outside]))
     template = baseline - profile[window % bins]
     power = float(np.dot(template, template))
-    noise = smoothed_fold_noise(profile) * np.sqrt(3)
+    noise = _bin_noise(profile)
     # The median of n bins has about 1.2533 / sqrt(n) of one bin's noise: a figure for
     # many bins, which errs on the safe side (a larger error) for the few used here.
     baseline_error = 1.2533 * noise / np.sqrt(outside.sum())
@@ -431,6 +431,17 @@ def point_to_point_scatter(values: np.ndarray) -> float:
     return float(1.4826 * np.median(np.abs(np.diff(values))) / np.sqrt(2))
 
 
+def _three_bin_mean(profile: np.ndarray) -> np.ndarray:
+    """A folded profile smoothed over three bins, around the circle."""
+    return (np.roll(profile, 1) + profile + np.roll(profile, -1)) / 3
+
+
+def _bin_noise(profile: np.ndarray) -> float:
+    """Noise ``s`` of one bin of a folded profile (robust, :func:`smoothed_fold_noise`)."""
+    second_differences = np.roll(profile, 1) - 2 * profile + np.roll(profile, -1)
+    return float(1.4826 * np.median(np.abs(second_differences)) / np.sqrt(6))
+
+
 def smoothed_fold_noise(profile: np.ndarray) -> float:
     """Noise of a folded profile smoothed over three bins (robust, from its bins).
 
@@ -442,8 +453,7 @@ def smoothed_fold_noise(profile: np.ndarray) -> float:
     scaled as if they were white, as the second-minimum test once did, they gave
     ``0.27 s``, half the smoothed profile's noise.)
     """
-    second_differences = np.roll(profile, 1) - 2 * profile + np.roll(profile, -1)
-    return float(1.4826 * np.median(np.abs(second_differences)) / np.sqrt(6) / np.sqrt(3))
+    return _bin_noise(profile) / float(np.sqrt(3))
 
 
 def search_period(
@@ -512,16 +522,16 @@ def search_period(
         binned_flux = remove_variability(binned_time, binned_flux, spacing, "mean")
         spacing = refine_period(binned_time, binned_flux, hidden, bins)
     found, _, sigma = shows_secondary(binned_time, binned_flux, spacing)
-    single = not found
     # Primary and secondary eclipses of similar depth fold together at half the orbit,
     # and other features of the light curve (spots, a shoulder) can show as a second
     # minimum there: the odd and even eclipses differing is the stronger evidence.
     covered = _covered_eclipses(binned_time, binned_flux, spacing)[0]
     alternating = alternate(covered)
+    doubled = not found or alternating
     return PeriodSearch(
-        period=2 * spacing if single or alternating else spacing,
+        period=2 * spacing if doubled else spacing,
         spacing=spacing,
-        doubled=single or alternating,
+        doubled=doubled,
         second_minimum_sigma=float(sigma),
         peaks=tuple(float(p) for p in peaks),
         variability_period=variability,
@@ -781,7 +791,7 @@ def _covered_eclipses(
     bins = int(np.clip(len(time) / 20, 50, 1000))
     flat = detrend(time, flux, period, bins)
     profile = folded_profile(time, flat, period, bins, t0=time[0])
-    start = int(np.argmin((np.roll(profile, 1) + profile + np.roll(profile, -1)) / 3))
+    start = int(np.argmin(_three_bin_mean(profile)))
     centre = time[0] + (start + 0.5) / bins * period
     profile = np.roll(profile, -start)
     half_width = _eclipse_half_width(profile)
