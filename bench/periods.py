@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ebscan.labels.catalogs import read_prsa2022
+from ebscan.labels.catalogs import read_justesen2021, read_prsa2022
 from ebscan.survey.candidates import read_star
 from ebscan.survey.periods import (
     HARMONICS,
@@ -67,12 +67,9 @@ def prsa_ephemerides() -> dict[int, tuple[float, float]]:
 
 def justesen_periods() -> dict[int, float]:
     """TIC -> orbital period (d) of Justesen & Albrecht (2021), who model each light
-    curve's primary and secondary eclipses (table2.dat, bytes 1-9 and 11-25)."""
-    periods = {}
-    with open(SHARED / "catalogs" / "justesen2021" / "table2.dat") as handle:
-        for line in handle:
-            periods.setdefault(int(line[0:9]), float(line[10:25]))
-    return periods
+    curve's primary and secondary eclipses."""
+    table = read_justesen2021(SHARED / "catalogs" / "justesen2021")
+    return {int(row["TIC"]): float(row["Per"]) for row in table}
 
 
 def spoc_set() -> list[dict]:

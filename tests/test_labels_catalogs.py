@@ -36,6 +36,18 @@ def test_row_counts(catalogs):
     assert float(cm_dra["Per"][0]) == pytest.approx(1.2684, abs=1e-3)
 
 
+def test_justesen_table_has_periods_with_units(catalogs):
+    """Table 2 of Justesen & Albrecht 2021: one row per EB, periods in days. TIC
+    30034081 is at twice Prsa's 2.3446 d: two equal eclipses, not one."""
+    table = catalogs.justesen
+    assert len(table) == len(set(table["TIC"])) == 748
+    assert table["Per"].unit == "d"
+    (row,) = table[table["TIC"] == 30034081]
+    assert float(row["Per"]) == pytest.approx(4.689181915, abs=1e-9)
+    assert float(row["d1"]) == pytest.approx(0.468, abs=1e-3)
+    assert 30034081 in known_eb_tics(catalogs)
+
+
 def toi_hosts_by_hand(path):
     """KP/CP TICs read with the csv module alone, skipping ExoFOP's two preamble lines."""
     with open(path, encoding="utf-8-sig") as handle:

@@ -66,10 +66,18 @@ def read_calnet_new_ebs(directory: str | os.PathLike):
     return _fixed_width(Path(directory) / "newecl.dat")
 
 
-def read_justesen2021(directory: str | os.PathLike) -> set[int]:
-    """TICs of Justesen et al. 2021 southern EBs (first column of table2.dat)."""
-    with open(Path(directory) / "table2.dat") as handle:
-        return {int(line.split()[0]) for line in handle if line.strip()}
+def read_justesen2021(directory: str | os.PathLike):
+    """Justesen & Albrecht 2021 TESS EBs (VizieR J/ApJ/912/123, table 2) from
+    ``table2.dat`` + ``ReadMe``.
+
+    Returns an astropy Table with one row per EB (748): TIC, orbital period ``Per`` (d),
+    primary and secondary eclipse times and depths, from a model of both eclipses of
+    each light curve.
+    """
+    directory = Path(directory)
+    return astropy_ascii.read(
+        directory / "table2.dat", readme=str(directory / "ReadMe"), format="cds"
+    )
 
 
 def read_kepler_eb_labels(
@@ -130,7 +138,7 @@ class CatalogSet:
         return read_calnet_new_ebs(self.root / "calnet_shan2025")
 
     @cached_property
-    def justesen(self) -> set[int]:
+    def justesen(self):
         return read_justesen2021(self.root / "justesen2021")
 
     @cached_property
@@ -163,7 +171,7 @@ def known_eb_tics(catalogs: CatalogSet) -> set[int]:
     tics |= {int(t) for t in catalogs.calnet_training["TIC"]}
     tics |= {int(t) for t in catalogs.calnet_samples["TIC"]}
     tics |= {int(t) for t in catalogs.calnet_new["TIC"]}
-    return tics | catalogs.justesen
+    return tics | {int(t) for t in catalogs.justesen["TIC"]}
 
 
 def build_labels(

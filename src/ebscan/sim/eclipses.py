@@ -555,6 +555,25 @@ def contact_curves() -> np.ndarray:
     return curves
 
 
+def third_light_for_depth(reference: float, minimum: float, target: float) -> float:
+    """The fraction of third light that makes an eclipse ``target`` deep.
+
+    Third light ``l`` turns every flux ``f`` of the binary into ``(1 - l) f + l``, so an
+    eclipse from ``reference`` down to ``minimum`` becomes
+    ``(1 - l) (reference - minimum) / ((1 - l) reference + l)`` deep; this solves that
+    for ``l``.
+
+    Examples
+    --------
+    >>> l = third_light_for_depth(1.0, 0.6, 0.1)
+    >>> depth = ((1 - l) * 1.0 + l - ((1 - l) * 0.6 + l)) / ((1 - l) * 1.0 + l)
+    >>> round(l, 4), round(depth, 4)
+    (0.75, 0.1)
+    """
+    excess = reference - minimum - target * reference
+    return excess / (excess + target)
+
+
 def contact_from_eclipses(
     rng: np.random.Generator, record: np.void, t0: float, depth_scale: float = 1.0
 ) -> ContactBinary:
@@ -581,11 +600,9 @@ def contact_from_eclipses(
         oconnell=float(rng.normal(0, 0.03) * amplitude),
     )
     if eclipse_geometry(contact).primary_depth > target > 0:
-        # Depth below the maximum 1 + h, h half the O'Connell difference, with third
-        # light l: 1 - ((1 - l) m + l) / (1 + (1 - l) h) = target at the minimum m.
-        minimum, half_difference = half[0], abs(contact.oconnell) / 2
-        kept = target / (1 - minimum + (1 - target) * half_difference)
-        contact = replace(contact, third_light=1 - kept)
+        # The depth is below the maximum, 1 + h with h half the O'Connell difference.
+        maximum = 1 + abs(contact.oconnell) / 2
+        contact = replace(contact, third_light=third_light_for_depth(maximum, half[0], target))
     return contact
 
 
@@ -662,11 +679,10 @@ def binary_from_eclipses(
     target = float(record["primary_depth"]) * depth_scale
     depth = eclipse_geometry(binary, samples=4000).primary_depth
     if depth > target > 0:
-        # Depth is relative to the light just outside the eclipse, ``level``; third
-        # light l gives depth * (1 - l) * level / ((1 - l) * level + l) = target.
+        # The depth is below the light just outside the eclipse.
         level = float(_model(binary, np.array([t0]), eclipses=False)[0])
-        excess = level * (depth - target)
-        binary = replace(binary, third_light=excess / (excess + target))
+        third_light = third_light_for_depth(level, level * (1 - depth), target)
+        binary = replace(binary, third_light=third_light)
     return binary
 
 
