@@ -105,6 +105,20 @@ def test_a_period_of_few_cadences_is_folded_no_finer_than_its_cadence(ffi_kepler
     assert search.period == pytest.approx(0.1925563, rel=0.002)
 
 
+def test_an_orbit_of_few_cadences_has_its_eclipses_seen(ffi_kepler_dir):
+    """TIC 271164763 (Kepler: 0.12577 d, minima 17% deep, 6 cadences apart at 30
+    minutes): the noise of one cadence, taken from the light curve's successive
+    differences, held the signal's own steps (62 ppt), so no eclipse of the 98 stood
+    three errors above half the fold's depth and the star got "single_eclipse" and no
+    period. From the residuals of the fold (a few ppt) every eclipse is seen, at the
+    period the twins convention gives: twice the spacing of equal minima."""
+    time, flux, _ = read_star([str(ffi_kepler_dir / "271164763.fits")])
+    ephemeris = measure_ephemeris(time, flux)
+    assert ephemeris.period == pytest.approx(2 * 0.1257653, rel=0.001)
+    assert ephemeris.n_primary > 90 and ephemeris.n_secondary > 90
+    assert ephemeris.flags == ("equal_minima",)
+
+
 def test_an_eccentric_binary_whose_primary_falls_in_the_gap_keeps_its_period(ffi_kepler_dir):
     """TIC 159720778 (Kepler: 7.7359 d; primary and secondary 30% deep, the secondary at
     phase 0.51): the one primary of an odd cycle falls in the sector's gap. The box
