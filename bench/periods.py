@@ -53,15 +53,20 @@ SPOC = SHARED / "data" / "tess-spoc-2min"
 FFI = [SHARED / "data" / "tess-ffi-30min", SHARED / "data" / "tess-ffi-30min-kepler"]
 
 
-def prsa_ephemerides() -> dict[int, tuple[float, float]]:
-    """TIC -> (period, BJD0 - 2457000) from Prsa et al. 2022 (first row per TIC)."""
+def prsa_ephemerides() -> dict[int, dict[str, float]]:
+    """TIC -> period, bjd0 (BJD0 - 2457000) and their errors from Prsa et al. 2022
+    (first row per TIC; NaN where the catalogue has none)."""
     table = read_prsa2022(SHARED / "catalogs" / "prsa2022_tess_ebs")
-    out: dict[int, tuple[float, float]] = {}
+    columns = {"period": "Per", "period_error": "e_Per", "bjd0": "BJD0", "bjd0_error": "e_BJD0"}
+    out: dict[int, dict[str, float]] = {}
     for row in table:
         if row["Per"] is np.ma.masked:
             continue
-        bjd0 = float(row["BJD0"]) if row["BJD0"] is not np.ma.masked else np.nan
-        out.setdefault(int(row["TIC"]), (float(row["Per"]), bjd0))
+        values = {
+            key: np.nan if row[name] is np.ma.masked else float(row[name])
+            for key, name in columns.items()
+        }
+        out.setdefault(int(row["TIC"]), values)
     return out
 
 
@@ -79,14 +84,12 @@ def spoc_set() -> list[dict]:
     with open(SPOC / "labels.csv", newline="") as handle:
         for row in csv.DictReader(handle):
             if re.search(r"Prsa2022 EB P=", row["evidence"]) and int(row["tic"]) in prsa:
-                period, bjd0 = prsa[int(row["tic"])]
                 rows.append(
                     {
                         "file": SPOC / row["file"],
                         "tic": int(row["tic"]),
                         "label": row["label"],
-                        "period": period,
-                        "bjd0": bjd0,
+                        **prsa[int(row["tic"])],
                     }
                 )
     return rows
@@ -137,15 +140,22 @@ def measured(item: dict, t: np.ndarray, f: np.ndarray) -> dict:
     started = time.perf_counter()
     ephemeris = measure_ephemeris(t, f, search_period(t, f))
     seconds = time.perf_counter() - started
-    t0_phase = np.nan
+    t0_phase = t0_catalogue_error = np.nan
     if np.isfinite(item["bjd0"]) and np.isfinite(ephemeris.t0):
-        t0_phase = ((ephemeris.t0 - item["bjd0"]) / item["period"] + 0.5) % 1.0 - 0.5
+        cycles = (ephemeris.t0 - item["bjd0"]) / item["period"]
+        t0_phase = (cycles + 0.5) % 1.0 - 0.5
+        # The catalogued ephemeris's own error at our epoch, in periods.
+        t0_catalogue_error = (
+            np.hypot(item["bjd0_error"], round(cycles) * item["period_error"]) / item["period"]
+        )
     return {
         **item,
         "found": ephemeris.period,
         "error": ephemeris.period_error,
         "outcome": outcome(ephemeris.period, item["period"]),
         "t0_phase": t0_phase,
+        "t0_catalogue_error": t0_catalogue_error,
+        "secondary_phase": ephemeris.secondary_phase,
         "seconds": seconds,
         "flags": ",".join(ephemeris.flags),
     }
@@ -175,7 +185,8 @@ def simulated(n: int = 38, seed: int = 40) -> list[dict]:
         )
         f = binary_flux(binary, t, exposure_days=30 / 1440) + rng.normal(0, 1e-3, t.size)
         item = {"file": f"simulated-{i}", "tic": i, "label": "simulated", "period": period}
-        results.append(measured({**item, "bjd0": binary.t0}, t, f))
+        exact = {"bjd0": binary.t0, "bjd0_error": 0.0, "period_error": 0.0}
+        results.append(measured({**item, **exact}, t, f))
     return results
 
 
@@ -299,12 +310,26 @@ def compare(sets: dict[str, list[dict]]) -> None:
 
 
 def t0_misses(results: list[dict]) -> list[str]:
-    return [
-        f"TIC {r['tic']} ({Path(r['file']).name if 'files' not in r else 'all sectors'}): "
-        f"T0 {r['t0_phase']:+.4f} of the period from a catalogued primary eclipse"
-        for r in results
-        if r["outcome"] == "right" and np.isfinite(r["t0_phase"]) and abs(r["t0_phase"]) >= 0.01
-    ]
+    """Right periods whose T0 is 1% of the period or more from a catalogued primary
+    eclipse, with the catalogued ephemeris's own error there and, where our secondary
+    falls on the catalogued primary, that T0 is on the other eclipse."""
+    lines = []
+    for r in results:
+        if r["outcome"] != "right" or not abs(r["t0_phase"]) >= 0.01:
+            continue
+        line = (
+            f"TIC {r['tic']} ({Path(r['file']).name if 'files' not in r else 'all sectors'}): "
+            f"T0 {r['t0_phase']:+.4f} of the period from a catalogued primary eclipse "
+            f"(Prsa's BJD0 and period are good to {r['t0_catalogue_error']:.2g} of it there)"
+        )
+        on_secondary = (r["t0_phase"] + r["secondary_phase"] + 0.5) % 1.0 - 0.5
+        if abs(on_secondary) < 0.01:
+            line += (
+                f"; T0 is on the other eclipse: our secondary, {r['secondary_phase']:.3f} "
+                "after it, is the catalogued primary"
+            )
+        lines.append(line)
+    return lines
 
 
 def main() -> None:

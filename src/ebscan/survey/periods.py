@@ -313,7 +313,9 @@ def fold_bins(time: np.ndarray, period: float, bins: int = SECOND_MINIMUM_BINS) 
     return int(min(bins, max(MIN_FOLD_BINS, 3 * period / cadence)))
 
 
-def shows_secondary(time: np.ndarray, flux: np.ndarray, period: float) -> tuple[bool, float, float]:
+def shows_secondary(
+    time: np.ndarray, flux: np.ndarray, period: float, primary: float | None = None
+) -> tuple[bool, float, float]:
     """Whether the fold at ``period`` has a second minimum: (found, phase, sigma).
 
     The fold has :data:`SECOND_MINIMUM_BINS` bins, or fewer (:func:`fold_bins`). A
@@ -323,23 +325,33 @@ def shows_secondary(time: np.ndarray, flux: np.ndarray, period: float) -> tuple[
     :data:`SECOND_MINIMUM_FRACTION` of the primary's depth at least. The second test is
     the more sensitive where it applies: it fits one depth at a known place with a
     known shape, where the first pays for looking everywhere. ``phase`` is that of
-    the minimum found (NaN if none), ``sigma`` the prominence of the most prominent
-    minimum anywhere, whichever test found one.
+    the minimum found after the primary (NaN if none), ``sigma`` the prominence of the
+    most prominent minimum anywhere, whichever test found one. The primary is the
+    minimum at phase ``primary`` of ``time`` (BTJD d over ``period``) where given, else
+    the fold's deepest: of two eclipses as deep as each other, the coarse fold's deepest
+    need not be the one the caller timed (TIC 118313102, sector 9: 46% deep, 0.4 of the
+    orbit apart).
     """
-    profile = folded_profile(time, flux, period, fold_bins(time, period))
-    sigma, phase, fraction = profile_second_minimum(profile)
+    bins = fold_bins(time, period)
+    profile = folded_profile(time, flux, period, bins, t0=(primary or 0.0) * period)
+    # The primary then starts bin 0: its minimum is in bin 0 or in the bin before.
+    lowest = None if primary is None else 0
+    sigma, phase, fraction = profile_second_minimum(profile, lowest)
     if sigma > SECOND_MINIMUM_SIGMA and fraction > SECOND_MINIMUM_FRACTION:
         return True, phase, sigma
-    half_orbit_sigma, phase, fraction = profile_half_orbit_secondary(profile)
+    half_orbit_sigma, phase, fraction = profile_half_orbit_secondary(profile, lowest)
     if half_orbit_sigma > HALF_ORBIT_SIGMA and fraction > SECOND_MINIMUM_FRACTION:
         return True, phase, sigma
     return False, np.nan, sigma
 
 
-def profile_second_minimum(profile: np.ndarray) -> tuple[float, float, float]:
-    """A folded profile's most prominent minimum after the deepest: (sigma, phase, fraction).
+def profile_second_minimum(
+    profile: np.ndarray, primary: int | None = None
+) -> tuple[float, float, float]:
+    """A folded profile's most prominent minimum after the primary: (sigma, phase, fraction).
 
-    The profile (smoothed over three bins) starts at its deepest bin. A minimum's
+    The primary is the smoothed profile's minimum at bin ``primary`` or next to it, or
+    its deepest bin when ``primary`` is None. A minimum's
     prominence is its depth below the lower of the highest points between it and the
     primary on either side; ``sigma`` is that over the noise of the smoothed profile,
     ``fraction`` over the primary's depth (maximum minus minimum) and ``phase`` its
@@ -351,7 +363,7 @@ def profile_second_minimum(profile: np.ndarray) -> tuple[float, float, float]:
     bins = len(profile)
     noise = smoothed_fold_noise(profile)
     smooth = _three_bin_mean(profile)
-    smooth = np.roll(smooth, -int(np.argmin(smooth)))
+    smooth = np.roll(smooth, -_primary_bin(smooth, primary))
     best, where = 0.0, np.nan
     for j in range(2, bins - 1):
         if smooth[j] <= smooth[j - 1] and smooth[j] <= smooth[j + 1]:
@@ -363,7 +375,9 @@ def profile_second_minimum(profile: np.ndarray) -> tuple[float, float, float]:
     return best / max(noise, tiny), where, best / max(depth, tiny)
 
 
-def profile_half_orbit_secondary(profile: np.ndarray) -> tuple[float, float, float]:
+def profile_half_orbit_secondary(
+    profile: np.ndarray, primary: int | None = None
+) -> tuple[float, float, float]:
     """A secondary eclipse as long as the primary, half an orbit after it.
 
     The secondary eclipse of a circular orbit lasts as long as the primary and comes
@@ -372,6 +386,7 @@ def profile_half_orbit_secondary(profile: np.ndarray) -> tuple[float, float, flo
     filter. Its depth, as a fraction of the primary's, is fitted by least squares at
     each bin centre within :data:`HALF_ORBIT_TOLERANCE` of phase 0.5 (one bin in a
     coarse fold), against the baseline: the median of the bins outside both windows.
+    The primary is as in :func:`profile_second_minimum`.
 
     Returns
     -------
@@ -389,8 +404,7 @@ def profile_half_orbit_secondary(profile: np.ndarray) -> tuple[float, float, flo
     finds) and folds of fewer than 15 bins.
     """
     bins = len(profile)
-    smooth = _three_bin_mean(profile)
-    lowest = int(np.argmin(smooth))
+    lowest = _primary_bin(_three_bin_mean(profile), primary)
     # The smoothed minimum of a primary one bin wide can sit beside its deepest bin,
     # from which _eclipse_half_width measures the width.
     lowest += int(np.argmin(profile[(lowest + np.arange(-1, 2)) % bins])) - 1
@@ -420,6 +434,14 @@ def profile_half_orbit_secondary(profile: np.ndarray) -> tuple[float, float, flo
     depths = [np.dot(baseline - profile[(c + window) % bins], template) / power for c in centres]
     best = int(np.argmax(depths))
     return float(depths[best] / error), float(centres[best] / bins), float(depths[best])
+
+
+def _primary_bin(smooth: np.ndarray, primary: int | None) -> int:
+    """The deepest bin of ``smooth``, or its deepest of bins ``primary`` - 1 to + 1."""
+    if primary is None:
+        return int(np.argmin(smooth))
+    near = (primary + np.arange(-1, 2)) % len(smooth)
+    return int(near[np.argmin(smooth[near])])
 
 
 def point_to_point_scatter(values: np.ndarray) -> float:
@@ -1072,7 +1094,7 @@ def measure_ephemeris(
         )
         if np.isfinite(retried.period):
             return retried
-    has_secondary, phase, _ = shows_secondary(time - centre, flat, period)
+    has_secondary, phase, _ = shows_secondary(time - centre, flat, period, primary=0.0)
     n_secondary = 0
     if has_secondary:
         shifted = np.roll(profile, -round(phase * bins))
