@@ -166,6 +166,21 @@ def test_twin_eclipses_keep_the_secondary_after_the_timed_primary(spoc_dir):
         assert ephemeris.n_secondary == 2
 
 
+def test_variability_fold_leaves_the_eclipses_whole(spoc_dir):
+    """TIC 118313102, sector 8 (Prsa's two-Gaussian depths 450 and 449 ppt): the search
+    takes the 3.70 d from its primary to its secondary (0.4 of the orbit) for the
+    star's own variability, and the median fold of all cadences at 3.70 d, a few
+    cycles a bin, held the eclipses: the geometry had a primary 143 ppt deep. The fold
+    made of the cadences out of eclipse keeps both depths."""
+    from ebscan.survey.candidates import characterise
+
+    (path,) = spoc_dir.glob("*-s0008-0000000118313102-*.fits")
+    result = characterise([str(path)])
+    assert result.columns["primary_depth"] == pytest.approx(450, rel=0.05)
+    assert result.columns["secondary_depth"] == pytest.approx(449, rel=0.05)
+    assert result.columns["secondary_phase"] == pytest.approx(0.4, abs=0.01)
+
+
 def test_long_period_binary_gets_eclipse_times_not_a_period(spoc_dir):
     """TIC 382067804 (Prsa: 26.13 d) eclipses about once per sector: sector 3 alone gives
     its eclipse times and a lower bound; sectors 3-7 together give the period."""

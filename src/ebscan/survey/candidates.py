@@ -204,7 +204,12 @@ def characterise_lightcurves(
     and the centroid test from those of ``centroid_files`` that have centroids."""
     from ebscan.survey.centroids import centroid_test, read_centroids
     from ebscan.survey.geometry import fit_two_gaussians
-    from ebscan.survey.periods import detrend, measure_ephemeris, remove_variability
+    from ebscan.survey.periods import (
+        detrend,
+        measure_ephemeris,
+        out_of_eclipse,
+        remove_variability,
+    )
 
     time, flux, sector = stack_star(lightcurves)
     ephemeris = measure_ephemeris(time, flux)
@@ -231,7 +236,8 @@ def characterise_lightcurves(
     half_width = 0.05
     folded = flux
     if np.isfinite(ephemeris.variability_period):
-        folded = remove_variability(time, flux - 1, ephemeris.variability_period) + 1
+        keep = out_of_eclipse(time, ephemeris)
+        folded = remove_variability(time, flux - 1, ephemeris.variability_period, keep=keep) + 1
     if np.isfinite(ephemeris.period):
         flat = detrend(time, folded - 1, ephemeris.period) + 1
         folded = flat

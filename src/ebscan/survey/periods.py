@@ -563,28 +563,55 @@ def search_period(
 
 
 def remove_variability(
-    time: np.ndarray, flux: np.ndarray, period: float, statistic: str = "median"
+    time: np.ndarray,
+    flux: np.ndarray,
+    period: float,
+    statistic: str = "median",
+    keep: np.ndarray | None = None,
 ) -> np.ndarray:
     """``flux`` less its fold at ``period`` and a slow trend.
 
-    The fold is each phase bin's ``statistic`` (interpolated between bins). The
-    median leaves the eclipses, a few cycles of each bin, out of the fold of a
-    pulsation: the eclipses' depths stay whole (:func:`ebscan.survey.candidates.characterise`
-    fits the geometry so). The mean takes out everything that repeats at ``period``,
+    The fold is each phase bin's ``statistic`` of the cadences ``keep`` selects (all
+    by default), interpolated between bins. Out of eclipse (:func:`out_of_eclipse`),
+    with the median, the fold holds the pulsation or spots alone, and the eclipses'
+    depths stay whole (:func:`ebscan.survey.candidates.characterise` fits the geometry
+    so). The mean of all cadences takes out everything that repeats at ``period``,
     eclipses included: a binary whose fold is right leaves nothing for
     :func:`hidden_eclipses`, which the search needs.
     """
     from scipy.stats import binned_statistic
 
-    bins = int(np.clip(len(time) / 20, 50, 500))
+    keep = np.ones(len(time), dtype=bool) if keep is None else np.asarray(keep, dtype=bool)
+    bins = int(np.clip(np.count_nonzero(keep) / 20, 50, 500))
     centres = (np.arange(bins) + 0.5) / bins
     profile, _, _ = binned_statistic(
-        (time / period) % 1.0, flux, statistic=statistic, bins=bins, range=(0, 1)
+        (time[keep] / period) % 1.0, flux[keep], statistic=statistic, bins=bins, range=(0, 1)
     )
     filled = np.isfinite(profile)
     profile = np.interp(centres, centres[filled], profile[filled], period=1.0)
     residual = flux - np.interp((time / period) % 1.0, centres, profile, period=1.0)
     return residual - running_median(time, residual, TREND_WINDOW)
+
+
+def out_of_eclipse(time: np.ndarray, ephemeris: Ephemeris) -> np.ndarray:
+    """Cadences farther than a full width at half depth from the centre of every
+    primary and secondary eclipse of ``ephemeris`` (all of them without a period).
+
+    A V-shaped eclipse lasts twice its full width at half depth, so this leaves out
+    the whole of it. The fold of a star's own variability is made of these cadences:
+    over a few cycles, the median of a phase bin can be an eclipse's (TIC 118313102,
+    sector 8: its "variability" at 3.70 d is the 0.4 of the orbit from its primary to
+    its secondary, and a fold of all cadences took 2/3 of their depths out).
+    """
+    keep = np.ones(len(time), dtype=bool)
+    if not np.isfinite(ephemeris.period):
+        return keep
+    window = 2 * ephemeris.primary_half_width
+    for centre in (0.0, ephemeris.secondary_phase):
+        if np.isfinite(centre):
+            phase = ((time - ephemeris.t0) / ephemeris.period - centre + 0.5) % 1.0 - 0.5
+            keep &= np.abs(phase) > window
+    return keep
 
 
 def hidden_eclipses(
@@ -680,6 +707,9 @@ class Ephemeris:
     variability_period : float
         Period (d) of the other signal whose fold was taken out before the eclipses
         were measured (:attr:`PeriodSearch.variability_period`); NaN when none was.
+    primary_half_width : float
+        Half the primary's full width at half depth in the fold (phase); NaN
+        without a period.
     flags : tuple of str
         ``single_eclipse`` (one or two eclipses in all the data), ``odd_even`` (odd and
         even eclipses differ: the period may be twice this, or a blend),
@@ -700,6 +730,7 @@ class Ephemeris:
     eclipse_times: tuple[float, ...] = ()
     doubled: bool = False
     variability_period: float = np.nan
+    primary_half_width: float = np.nan
     flags: tuple[str, ...] = ()
 
 
@@ -1169,5 +1200,6 @@ def measure_ephemeris(
         odd_even_sigma=odd_even,
         doubled=search.doubled,
         variability_period=search.variability_period,
+        primary_half_width=half_width,
         flags=tuple(flags),
     )
