@@ -45,11 +45,13 @@ test-slurm: $(VENV)/.installed
 	$(BIN)/python -m pytest -m slurm tests/test_slurm.py
 
 # The pretrained CALNet, rebuilt from ../shared (ebscan.learn.recipe, config/pretrained.yaml;
-# about an hour on 2 cores) and installed into the package with its model card data.
+# docs/model-card.md says how long it takes) and installed into the package with its model
+# card data; then the benches that measure the installed model.
 model: $(VENV)/.installed
 	$(BIN)/python -m ebscan.learn.recipe --config config/pretrained.yaml --work build/pretrained --install
 	$(BIN)/python bench/pretrained.py
 	$(BIN)/python bench/contact_periods.py
+	$(BIN)/python bench/detached_periods.py
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/preprocess.py

@@ -184,6 +184,19 @@ def test_population_from_the_shared_catalogues(catalogs_dir, ffi_kepler_dir):
     )
 
 
+@pytest.mark.shared
+def test_population_leaves_out_the_stars_asked(catalogs_dir, ffi_kepler_dir):
+    """A model's held-out stars: TIC 118313102 (Prsa: 9.2557270 d) and the Kepler EB
+    TIC 26541137 (7.6316344 d, not in Prsa's catalogue) give no system."""
+    labels = [ffi_kepler_dir / "labels.csv"]
+    kept = EclipsePopulation.from_catalogs(catalogs_dir, labels).records["period"]
+    left = EclipsePopulation.from_catalogs(catalogs_dir, labels, exclude_tics={118313102, 26541137})
+    assert left.source == "Prsa et al. 2022 (4025 systems) + Kepler EB catalogue (251 systems)"
+    for period in (9.2557270, 7.6316344):
+        assert np.isclose(kept, period, rtol=1e-7).sum() == 1
+        assert not np.isclose(left.records["period"], period, rtol=1e-7).any()
+
+
 def half_orbit(depth_1: float, depth_2: float) -> tuple[float, ...]:
     """A smooth W UMa-like half orbit: minima of the given depths, maximum 1 at 0.25."""
     from ebscan.sim.eclipses import CONTACT_PHASES as PHASES

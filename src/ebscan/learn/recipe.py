@@ -119,6 +119,12 @@ class RecipeConfig:
         Smallest depth scale.
     min_snr : float
         Injected EB segments below this S/N are left out.
+    population_without_test_stars : bool
+        Draw the injected EBs from the catalogues less the test stars' systems, so
+        that no held-out star's period or eclipse shapes a training example. False
+        for the shipped model, whose examples drew on them (periods and eclipse
+        shapes, never a held-out light curve); true in run v11 of
+        ``docs/model-card.md``, which was no better on the held-out stars.
     training_spline_mode : str
         Resampling of the training and validation examples
         (:data:`ebscan.lightcurves.resample.SPLINE_MODES`); the test and sensitivity
@@ -148,6 +154,7 @@ class RecipeConfig:
     shallow_fraction: float
     min_depth_scale: float
     min_snr: float
+    population_without_test_stars: bool
     training_spline_mode: str
     simulated_stars: int
     model: str
@@ -388,17 +395,27 @@ EXAMPLE_FIELDS = (
 )  # fmt: skip
 
 
-def build_shards(config: RecipeConfig, work: Path, all_examples: list[Example]) -> Path:
-    """Preprocess every example into one shard per role; write the examples table."""
+def build_shards(
+    config: RecipeConfig, work: Path, all_examples: list[Example], real: list[dict]
+) -> Path:
+    """Preprocess every example into one shard per role; write the examples table.
+
+    The injected EBs are drawn from the catalogues' systems, less those of the test
+    stars of ``real`` (:func:`real_light_curves`) where
+    ``config.population_without_test_stars`` says so.
+    """
     from ebscan.lightcurves.shards import ShardWriter
 
     table = work / "examples.csv"
     if table.exists():
         return table
+    held_out = {r["tic"] for r in real if r["role"] == "test"}
     population = EclipsePopulation.from_catalogs(
         Path(config.shared) / "catalogs",
         [Path(config.shared) / "data" / folder / "labels.csv" for folder in REAL_SETS],
+        exclude_tics=held_out if config.population_without_test_stars else frozenset(),
     )
+    print(f"EB population: {population.source}", flush=True)
     rows = []
     roles = sorted({e.role for e in all_examples})
     for role in roles:
@@ -759,7 +776,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     light_curve_list(real, work / "real_light_curves.csv")
     all_examples = examples(config, real)
     print(f"{len(real)} real light curves, {len(all_examples)} examples", flush=True)
-    table = build_shards(config, work, all_examples)
+    table = build_shards(config, work, all_examples, real)
     model_dir = train_and_calibrate(config, work, table)
     metrics = evaluate(config, work, table, model_dir)
     print(json.dumps(metrics["per_light_curve"], indent=1))

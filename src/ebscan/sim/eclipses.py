@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
@@ -459,7 +459,10 @@ class EclipsePopulation:
 
     @classmethod
     def from_catalogs(
-        cls, catalogs: str | os.PathLike, kepler_labels: Sequence[str | os.PathLike] = ()
+        cls,
+        catalogs: str | os.PathLike,
+        kepler_labels: Sequence[str | os.PathLike] = (),
+        exclude_tics: Collection[int] = frozenset(),
     ) -> EclipsePopulation:
         """Prsa et al. (2022) systems from ``catalogs``, plus Kepler EBs from labels tables.
 
@@ -472,10 +475,14 @@ class EclipsePopulation:
             30-minute sets). Each Kepler EB takes its period and morphology from there
             and its eclipse shape (width, depths, secondary phase and width) from one
             of the 20 Prsa systems of nearest morphology, chosen by its KIC.
+        exclude_tics : collection of int
+            Stars left out of both catalogues: a model's held-out stars, so that no
+            period or eclipse of theirs shapes the examples it trains on.
         """
         from ebscan.labels.catalogs import read_prsa2022
 
         table = read_prsa2022(Path(catalogs) / "prsa2022_tess_ebs")
+        table = table[[int(tic) not in exclude_tics for tic in table["TIC"]]]
 
         def column(name: str) -> np.ndarray:
             return np.asarray(np.ma.filled(table[name].astype(float), np.nan))
@@ -498,6 +505,8 @@ class EclipsePopulation:
             with open(labels, newline="") as handle:
                 for row in csv.DictReader(handle):
                     if row.get("label") != "EB" or not row.get("kebc_period"):
+                        continue
+                    if row["tic"] and int(row["tic"]) in exclude_tics:
                         continue
                     kic_digits = "".join(c for c in row.get("evidence", "") if c.isdigit())
                     pick = np.random.default_rng(int(kic_digits or row["tic"]))
