@@ -150,7 +150,7 @@ def test_two_eclipse_period_error_holds_the_catalogued_period(spoc_dir):
 
 
 def test_twin_eclipses_keep_the_secondary_after_the_timed_primary(spoc_dir):
-    """TIC 118313102 (Prsa: 9.2557 d, both eclipses 41% deep, the second 0.4 of the
+    """TIC 118313102 (Prsa: 9.2557 d, both eclipses 45% deep, the second 0.4 of the
     orbit after the first): each sector's T0 falls on the same eclipse, so each must
     put the other 0.4 after it. Sector 9 said 0.6 and saw one secondary: the coarse
     fold's deepest bin, from which the secondary's phase was measured, was the other

@@ -329,29 +329,32 @@ def shows_secondary(
     most prominent minimum anywhere, whichever test found one. The primary is the
     minimum at phase ``primary`` of ``time`` (BTJD d over ``period``) where given, else
     the fold's deepest: of two eclipses as deep as each other, the coarse fold's deepest
-    need not be the one the caller timed (TIC 118313102, sector 9: 46% deep, 0.4 of the
+    need not be the one the caller timed (TIC 118313102, sector 9: 45% deep, 0.4 of the
     orbit apart).
     """
     bins = fold_bins(time, period)
-    profile = folded_profile(time, flux, period, bins, t0=(primary or 0.0) * period)
-    # The primary then starts bin 0: its minimum is in bin 0 or in the bin before.
-    lowest = None if primary is None else 0
-    sigma, phase, fraction = profile_second_minimum(profile, lowest)
+    t0 = 0.0 if primary is None else primary * period
+    profile = folded_profile(time, flux, period, bins, t0=t0)
+    # A primary at phase 0 falls at the start of bin 0: its smoothed minimum is in bin
+    # 0 or in the bin before (which of them, the noise decides; the phase found is
+    # then half a bin early or late, as with the deepest bin of a fold from any t0).
+    primary_bin = None if primary is None else 0
+    sigma, phase, fraction = profile_second_minimum(profile, primary_bin)
     if sigma > SECOND_MINIMUM_SIGMA and fraction > SECOND_MINIMUM_FRACTION:
         return True, phase, sigma
-    half_orbit_sigma, phase, fraction = profile_half_orbit_secondary(profile, lowest)
+    half_orbit_sigma, phase, fraction = profile_half_orbit_secondary(profile, primary_bin)
     if half_orbit_sigma > HALF_ORBIT_SIGMA and fraction > SECOND_MINIMUM_FRACTION:
         return True, phase, sigma
     return False, np.nan, sigma
 
 
 def profile_second_minimum(
-    profile: np.ndarray, primary: int | None = None
+    profile: np.ndarray, primary_bin: int | None = None
 ) -> tuple[float, float, float]:
     """A folded profile's most prominent minimum after the primary: (sigma, phase, fraction).
 
-    The primary is the smoothed profile's minimum at bin ``primary`` or next to it, or
-    its deepest bin when ``primary`` is None. A minimum's
+    The primary is the smoothed profile's minimum at bin ``primary_bin`` or next to it,
+    or its deepest bin when ``primary_bin`` is None. A minimum's
     prominence is its depth below the lower of the highest points between it and the
     primary on either side; ``sigma`` is that over the noise of the smoothed profile,
     ``fraction`` over the primary's depth (maximum minus minimum) and ``phase`` its
@@ -363,7 +366,7 @@ def profile_second_minimum(
     bins = len(profile)
     noise = smoothed_fold_noise(profile)
     smooth = _three_bin_mean(profile)
-    smooth = np.roll(smooth, -_primary_bin(smooth, primary))
+    smooth = np.roll(smooth, -_primary_bin(smooth, primary_bin))
     best, where = 0.0, np.nan
     for j in range(2, bins - 1):
         if smooth[j] <= smooth[j - 1] and smooth[j] <= smooth[j + 1]:
@@ -376,7 +379,7 @@ def profile_second_minimum(
 
 
 def profile_half_orbit_secondary(
-    profile: np.ndarray, primary: int | None = None
+    profile: np.ndarray, primary_bin: int | None = None
 ) -> tuple[float, float, float]:
     """A secondary eclipse as long as the primary, half an orbit after it.
 
@@ -404,7 +407,7 @@ def profile_half_orbit_secondary(
     finds) and folds of fewer than 15 bins.
     """
     bins = len(profile)
-    lowest = _primary_bin(_three_bin_mean(profile), primary)
+    lowest = _primary_bin(_three_bin_mean(profile), primary_bin)
     # The smoothed minimum of a primary one bin wide can sit beside its deepest bin,
     # from which _eclipse_half_width measures the width.
     lowest += int(np.argmin(profile[(lowest + np.arange(-1, 2)) % bins])) - 1
@@ -436,11 +439,11 @@ def profile_half_orbit_secondary(
     return float(depths[best] / error), float(centres[best] / bins), float(depths[best])
 
 
-def _primary_bin(smooth: np.ndarray, primary: int | None) -> int:
-    """The deepest bin of ``smooth``, or its deepest of bins ``primary`` - 1 to + 1."""
-    if primary is None:
+def _primary_bin(smooth: np.ndarray, near_bin: int | None) -> int:
+    """The deepest bin of ``smooth``, or its deepest of bins ``near_bin`` - 1 to + 1."""
+    if near_bin is None:
         return int(np.argmin(smooth))
-    near = (primary + np.arange(-1, 2)) % len(smooth)
+    near = (near_bin + np.arange(-1, 2)) % len(smooth)
     return int(near[np.argmin(smooth[near])])
 
 
@@ -588,29 +591,38 @@ def remove_variability(
         (time[keep] / period) % 1.0, flux[keep], statistic=statistic, bins=bins, range=(0, 1)
     )
     filled = np.isfinite(profile)
-    profile = np.interp(centres, centres[filled], profile[filled], period=1.0)
+    # No cadence kept: no fold to take out.
+    profile = (
+        np.interp(centres, centres[filled], profile[filled], period=1.0)
+        if filled.any()
+        else np.zeros(bins)
+    )
     residual = flux - np.interp((time / period) % 1.0, centres, profile, period=1.0)
     return residual - running_median(time, residual, TREND_WINDOW)
 
 
 def out_of_eclipse(time: np.ndarray, ephemeris: Ephemeris) -> np.ndarray:
-    """Cadences farther than a full width at half depth from the centre of every
-    primary and secondary eclipse of ``ephemeris`` (all of them without a period).
+    """Cadences farther than a full width at half depth of the primary from the centre
+    of every primary and secondary eclipse of ``ephemeris``.
 
     A V-shaped eclipse lasts twice its full width at half depth, so this leaves out
-    the whole of it. The fold of a star's own variability is made of these cadences:
-    over a few cycles, the median of a phase bin can be an eclipse's (TIC 118313102,
-    sector 8: its "variability" at 3.70 d is the 0.4 of the orbit from its primary to
-    its secondary, and a fold of all cadences took 2/3 of their depths out).
+    the whole of it; the secondary's own width is not measured, the primary's stands
+    for it. The fold of a star's own variability is made of these cadences: over a
+    few cycles, the median of a phase bin can be an eclipse's (TIC 118313102, sector 8:
+    its "variability" at 3.70 d is the 0.4 of the orbit from its primary to its
+    secondary, and a fold of all cadences took 2/3 of their depths out). All cadences
+    are kept without a period, and where the windows would cover half the orbit or
+    more (contact binaries, ellipsoidal variables): what is left would be too little
+    to fold.
     """
     keep = np.ones(len(time), dtype=bool)
-    if not np.isfinite(ephemeris.period):
-        return keep
     window = 2 * ephemeris.primary_half_width
-    for centre in (0.0, ephemeris.secondary_phase):
-        if np.isfinite(centre):
-            phase = ((time - ephemeris.t0) / ephemeris.period - centre + 0.5) % 1.0 - 0.5
-            keep &= np.abs(phase) > window
+    centres = [c for c in (0.0, ephemeris.secondary_phase) if np.isfinite(c)]
+    if not np.isfinite(ephemeris.period) or not 2 * window * len(centres) < 0.5:
+        return keep
+    for centre in centres:
+        phase = ((time - ephemeris.t0) / ephemeris.period - centre + 0.5) % 1.0 - 0.5
+        keep &= np.abs(phase) > window
     return keep
 
 
