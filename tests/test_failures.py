@@ -410,6 +410,16 @@ def test_a_table_without_tic_given_as_candidates(tmp_path, capsys):
     )
 
 
+def sigint_as_at_a_terminal() -> None:
+    """In a child about to start: SIGINT back to its default disposition.
+
+    A background job of a non-interactive shell (``make test &``, ``nohup``) starts with
+    SIGINT ignored, its children inherit that, and Python then never raises
+    KeyboardInterrupt: the tests of Ctrl-C would see runs that cannot be interrupted.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def interrupt_when(command: list[str], ready, group: bool = False) -> subprocess.CompletedProcess:
     """Run ``command``; send Ctrl-C's SIGINT (to its process group with ``group``) once
     ``ready(process)`` is true; return what it printed and its status."""
@@ -419,6 +429,7 @@ def interrupt_when(command: list[str], ready, group: bool = False) -> subprocess
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=sigint_as_at_a_terminal,
     )
     deadline = time.monotonic() + 120
     while not ready(process):
@@ -649,6 +660,7 @@ def test_mirror_server_serves_a_folder_with_bulk_scripts_made_from_it(spoc_dir, 
         [sys.executable, "-m", "ebscan.acquire.mirror_server", str(spoc_dir), "--port", "0"],
         stdout=subprocess.PIPE,
         text=True,
+        preexec_fn=sigint_as_at_a_terminal,
     )
     try:
         lines = [server.stdout.readline() for _ in range(9)]
