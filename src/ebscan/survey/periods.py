@@ -110,8 +110,20 @@ BOX_DURATIONS = (0.04, 0.08, 0.16)
 BOX_MIN_PERIOD = 0.3
 #: ... which must stand this many standard errors out of the residuals ...
 BOX_SNR = 10.0
-#: ... at a period that no multiple or fraction (1-8) of the signal's spacing is, to 2%,
+#: ... at a period that no multiple or fraction (1-8) of the signal's spacing is, nor 3/2
+#: or 2/3 of it, to 2% (:data:`BOX_RELATED_RATIOS`), ...
 BOX_HARMONIC_TOLERANCE = 0.02
+#: The box periods, over the spacing, that the signal at the spacing itself leaves: its
+#: multiples and fractions, and 3/2 and 2/3. The last two are what the fold leaves of
+#: an eclipse shorter than a cadence (sampled alike every third cycle) or of a binary
+#: longer than half the sector: every such box in the shared sets and bench/periods.py
+#: gave a wrong period (docs/catalog.md).
+BOX_RELATED_RATIOS = (
+    *range(1, HARMONICS + 1),
+    *(1 / k for k in range(2, HARMONICS + 1)),
+    3 / 2,
+    2 / 3,
+)
 #: ... and in boxes shorter than this fraction of the period: detached eclipses. (A
 #: contact binary's residuals, its minima changing from cycle to cycle, give wide boxes
 #: near its period: on the shared Kepler EBs they all have boxes of 0.16 of the period or
@@ -660,10 +672,7 @@ def hidden_eclipses(
     noise = point_to_point_scatter(residual)
     snr = depth / noise * np.sqrt(len(time) * duration / period)
     ratio = period / spacing
-    related = any(
-        abs(ratio * k - 1) < BOX_HARMONIC_TOLERANCE or abs(ratio / k - 1) < BOX_HARMONIC_TOLERANCE
-        for k in range(1, HARMONICS + 1)
-    )
+    related = any(abs(ratio / r - 1) < BOX_HARMONIC_TOLERANCE for r in BOX_RELATED_RATIOS)
     narrow = duration / period < BOX_MAX_DUTY
     return period if snr > BOX_SNR and narrow and not related else None
 
