@@ -35,11 +35,11 @@ CADENCE_DAYS = 2 / 1440
 
 def main() -> None:
     predictor = load_predictor(pretrained_model())
+    hosts = {tic: read_lightcurve(SPOC / name) for tic, name in HOSTS.items()}
     rows = []
     for mode in MODES:
         config = PreprocessConfig(spline_mode=mode)
-        for tic, name in HOSTS.items():
-            host = read_lightcurve(SPOC / name)
+        for tic, host in hosts.items():
             scores = []
             for period in PERIODS:
                 binary = Binary(
