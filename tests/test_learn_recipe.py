@@ -13,8 +13,10 @@ from ebscan.learn.recipe import (
     Example,
     RecipeConfig,
     calibrate,
+    claim_work,
     examples,
     fit_platt,
+    main,
     make_example,
     preprocess_config_for,
     real_light_curves,
@@ -130,3 +132,25 @@ def test_calibration_folds_into_the_output_layer():
     calibrate(model, 0.4, 0.7)
     expected = 1 / (1 + np.exp(-(0.4 * logit + 0.7)))
     np.testing.assert_allclose(model.predict_on_batch(x)[:, 1], expected, rtol=1e-5)
+
+
+def test_a_work_folder_serves_only_the_settings_it_was_made_with(config, tmp_path, capsys):
+    claim_work(config, tmp_path)
+    claim_work(replace(config, jobs=config.jobs + 3), tmp_path)  # speed only: same run
+    changed = replace(config, seed=config.seed + 1, hparams={**config.hparams, "dropout": 0.3})
+    with pytest.raises(ValueError) as raised:
+        claim_work(changed, tmp_path)
+    assert str(raised.value) == (
+        f"{tmp_path} was made with other settings (hparams, seed); "
+        "give the recipe a new --work folder"
+    )
+    (tmp_path / "config.yaml").write_text(
+        (REPO / "config" / "pretrained.yaml")
+        .read_text()
+        .replace("seed: 2025", "seed: 7")
+        .replace("shared: ../../shared", f"shared: {config.shared}")
+    )
+    with pytest.raises(SystemExit) as exited:
+        main(["--config", str(tmp_path / "config.yaml"), "--work", str(tmp_path)])
+    assert exited.value.code == 2
+    assert "was made with other settings (seed);" in capsys.readouterr().err

@@ -33,7 +33,9 @@ model that ships in :mod:`ebscan.learn.pretrained` from the labelled real light 
    segment; and the recall of EBs injected into test stars against their S/N.
 7. ``--install`` copies the model, its ONNX export and its card data into the package.
 
-Every step writes under ``--work`` and is skipped when its output is there.
+Every step writes under ``--work`` and is skipped when its output is there; the folder
+records the settings it was made with (``recipe.json``), and the recipe refuses a folder
+made with other settings (:func:`claim_work`).
 """
 
 from __future__ import annotations
@@ -179,6 +181,41 @@ class RecipeConfig:
             raise ValueError(f"{path}: unknown keys {unknown}, missing keys {missing}")
         values["shared"] = os.path.normpath(Path(path).parent / values["shared"])
         return cls(**values)
+
+
+#: Settings that change no product of the recipe, only how fast it is made.
+_SPEED_SETTINGS = ("jobs",)
+
+
+def claim_work(config: RecipeConfig, work: Path) -> None:
+    """Record ``config`` in ``work/recipe.json``, or check that it is the one recorded.
+
+    The recipe reuses what a work folder holds (the examples and shards, the trained
+    model), so a folder made with other settings would silently give their products.
+
+    Raises
+    ------
+    ValueError
+        If ``work`` was made with other settings (naming them); ``jobs`` may differ.
+    """
+    settings = {k: v for k, v in asdict(config).items() if k not in _SPEED_SETTINGS}
+    settings["shared"] = os.path.abspath(settings["shared"])
+    record = work / "recipe.json"
+    if record.exists():
+        recorded_settings = json.loads(record.read_text())
+        changed = sorted(
+            key
+            for key in settings.keys() | recorded_settings.keys()
+            if settings.get(key) != recorded_settings.get(key)
+        )
+        if changed:
+            raise ValueError(
+                f"{work} was made with other settings ({', '.join(changed)}); "
+                "give the recipe a new --work folder"
+            )
+        return
+    with atomic_open(record) as handle:
+        json.dump(settings, handle, indent=2)
 
 
 def role_of(tic: int, seed: int, test_fraction: float, validation_fraction: float) -> str:
@@ -772,6 +809,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = RecipeConfig.from_yaml(args.config)
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
+    try:
+        claim_work(config, work)
+    except ValueError as exc:
+        parser.exit(2, f"{parser.prog}: error: {exc}\n")
     real = real_light_curves(config)
     light_curve_list(real, work / "real_light_curves.csv")
     all_examples = examples(config, real)
