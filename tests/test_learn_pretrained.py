@@ -23,7 +23,7 @@ def test_model_files_are_small_and_described():
     assert {"model.keras", "model.onnx", "model.json", "light_curves.csv"} <= set(sizes)
     assert sum(sizes.values()) < 40 * 2**20
     description = pretrained_description()
-    assert description["model"] == "calnet"
+    assert description["model"] == "calnet_fold"
     assert {"slope", "offset"} <= set(description["calibration"])
     assert description["test_metrics"]["threshold"] == 0.9
     assert pretrained_model("keras").name == "model.keras"
@@ -60,14 +60,22 @@ def test_score_without_a_model_uses_the_pretrained_one(spoc_dir, tmp_path):
 
 @pytest.mark.shared
 def test_onnx_and_keras_files_are_the_same_model(spoc_dir):
+    from ebscan.lightcurves.fold import model_inputs
+    from ebscan.lightcurves.periodogram import calnet_period_grid
     from ebscan.lightcurves.preprocess import preprocess_file
     from ebscan.survey.inference import load_predictor
 
     result = preprocess_file(spoc_dir / EB_2MIN)
-    x = {"lc": result.lc[..., None], "gls": result.gls[..., None]}
-    onnx = load_predictor(pretrained_model("onnxruntime"), "onnxruntime").predict_on_batch(x)
-    keras = load_predictor(pretrained_model("keras"), "keras").predict_on_batch(x)
-    np.testing.assert_allclose(onnx, keras, atol=2e-6)
+    onnx_predictor = load_predictor(pretrained_model("onnxruntime"), "onnxruntime")
+    keras_predictor = load_predictor(pretrained_model("keras"), "keras")
+    assert onnx_predictor.input_names == keras_predictor.input_names == ["lc", "gls", "fold"]
+    spans = np.array([s["t_end"] - s["t_start"] for s in result.segments])
+    x = model_inputs(
+        onnx_predictor.input_names, result.lc, result.gls, calnet_period_grid(), spans,
+        np.full(spans.size, result.cadence_minutes / 1440),
+    )  # fmt: skip
+    onnx = onnx_predictor.predict_on_batch(x)
+    np.testing.assert_allclose(onnx, keras_predictor.predict_on_batch(x), atol=2e-6)
 
 
 def test_an_onnx_file_scores_with_onnxruntime_on_a_gpu_machine_too(monkeypatch):

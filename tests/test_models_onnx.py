@@ -42,11 +42,12 @@ def _inputs(model, batch: int, seed: int) -> dict:
     rng = np.random.default_rng(seed)
     x = {}
     for t in model.inputs:
-        length = t.shape[1]
+        _, length, channels = t.shape
         phase = np.arange(length) / length * rng.uniform(1, 40, (batch, 1))
         wave = rng.uniform(0.1, 2, (batch, 1)) * np.sin(2 * np.pi * phase)
-        noisy = wave + rng.uniform(-1, 1, (batch, 1)) + 0.2 * rng.standard_normal(wave.shape)
-        x[t.name] = noisy[..., None].astype(np.float32)
+        noisy = wave + rng.uniform(-1, 1, (batch, 1))
+        noisy = noisy[..., None] + 0.2 * rng.standard_normal((batch, length, channels))
+        x[t.name] = noisy.astype(np.float32)
     return x
 
 

@@ -142,18 +142,20 @@ def score_rows(
     """Scores of shard rows (``shard``, ``row``), batch by batch."""
     import h5py
 
+    from ebscan.lightcurves.shards import shard_rows_inputs
+
     scores = np.empty(len(rows))
     files: dict[str, h5py.File] = {}
     try:
         for start in range(0, len(rows), batch_size):
             batch = rows[start : start + batch_size]
-            x = {}
-            for name in predictor.input_names:
-                vectors = []
-                for row in batch:
-                    handle = files.setdefault(row["shard"], h5py.File(row["shard"], "r"))
-                    vectors.append(handle[name][int(row["row"])])
-                x[name] = np.asarray(vectors, dtype=np.float32)[..., None]
+            x = shard_rows_inputs(
+                predictor.input_names,
+                [
+                    (files.setdefault(row["shard"], h5py.File(row["shard"], "r")), int(row["row"]))
+                    for row in batch
+                ],
+            )
             scores[start : start + len(batch)] = predictor.predict_on_batch(x)[:, 1]
     finally:
         for handle in files.values():

@@ -15,7 +15,7 @@ import numpy as np
 from ebscan.atomic import atomic_open, write_csv
 from ebscan.config import TrainingConfig
 from ebscan.labels.table import label_class, read_labels
-from ebscan.lightcurves.shards import open_shard
+from ebscan.lightcurves.shards import open_shard, shard_rows_inputs
 from ebscan.paths import recorded, resolved
 from ebscan.tables import read_table
 
@@ -107,7 +107,7 @@ def _sequence_class():
     import keras
 
     class ShardSequence(keras.utils.PyDataset):
-        """Batches of ((lc, gls), one-hot label) read from shards row by row.
+        """Batches of (model inputs, one-hot label) read from shards row by row.
 
         Memory is bounded by the batch: only the rows of one batch are read.
         """
@@ -129,12 +129,7 @@ def _sequence_class():
 
         def __getitem__(self, index):
             batch = [self.rows[i] for i in self.order[index * self.batch_size :][: self.batch_size]]
-            features = {name: [] for name in self.inputs}
-            for row in batch:
-                f = self._file(row["shard"])
-                for name in self.inputs:
-                    features[name].append(f[name][row["row"]])
-            x = {name: np.asarray(v, dtype=np.float32)[..., None] for name, v in features.items()}
+            x = shard_rows_inputs(self.inputs, [(self._file(r["shard"]), r["row"]) for r in batch])
             y = np.eye(2, dtype=np.float32)[[row["label"] for row in batch]]
             return x, y
 

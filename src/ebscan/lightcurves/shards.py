@@ -14,7 +14,7 @@ import glob
 import os
 import re
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 
@@ -24,6 +24,7 @@ import numpy as np
 from ebscan import __version__
 from ebscan.config import PreprocessConfig
 from ebscan.errors import InputError, LightCurveError, WriteError
+from ebscan.lightcurves.fold import FOLD_INPUT, model_inputs
 from ebscan.lightcurves.periodogram import calnet_period_grid
 from ebscan.lightcurves.preprocess import FileResult, gls_vectors
 from ebscan.paths import recorded, resolved
@@ -342,6 +343,33 @@ def open_shard(path: str | os.PathLike) -> h5py.File:
         shard.close()
         raise InputError(path, "not a shard (no segments and rejects tables)")
     return shard
+
+
+def shard_inputs(names: Sequence[str], shard: h5py.File, rows: slice) -> dict[str, np.ndarray]:
+    """The inputs of a model named ``names`` for ``rows`` of an open shard.
+
+    See :func:`ebscan.lightcurves.fold.model_inputs`; the folded view is made from the
+    rows' vectors, the shard's trial periods and the segments' spans and cadences.
+    """
+    if FOLD_INPUT not in names:
+        return model_inputs(names, *(shard[k][rows] if k in names else None for k in ("lc", "gls")))
+    segments = current_segments(shard["segments"][rows])
+    return model_inputs(
+        names,
+        shard["lc"][rows],
+        shard["gls"][rows],
+        shard["gls_period"][:],
+        segments["t_end"] - segments["t_start"],
+        segments["cadence_minutes"] / 1440,
+    )
+
+
+def shard_rows_inputs(
+    names: Sequence[str], rows: Sequence[tuple[h5py.File, int]]
+) -> dict[str, np.ndarray]:
+    """:func:`shard_inputs` of rows given one by one as (open shard, row index)."""
+    parts = [shard_inputs(names, shard, slice(row, row + 1)) for shard, row in rows]
+    return {name: np.concatenate([part[name] for part in parts]) for name in names}
 
 
 def source_paths(shard: h5py.File, stored: Iterable) -> list[str]:

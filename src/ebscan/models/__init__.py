@@ -34,6 +34,8 @@ MODELS: dict[str, tuple[str, dict]] = {
     # Table 4: fusion of the two branches.
     "calnet_concatenate": ("calnet", {"fusion": "concatenate"}),
     "calnet_multiply": ("calnet", {"fusion": "multiply"}),
+    # Not in the paper: CALNet with the folded view (ebscan.lightcurves.fold).
+    "calnet_fold": ("calnet", {"use_fold": True}),
 }
 
 
@@ -66,8 +68,14 @@ def build(name: str, **hparams: object):
 
 
 def input_names(hparams: dict) -> list[str]:
-    """The shard datasets a model with these hyperparameters reads, in input order."""
-    return [key for key, flag in (("lc", "use_lc"), ("gls", "use_gls")) if hparams[flag]]
+    """The inputs of a model with these hyperparameters, in order.
+
+    ``lc`` and ``gls`` are shard datasets; ``fold`` is made from them
+    (:func:`ebscan.lightcurves.fold.model_inputs`). Configs saved before ``use_fold``
+    existed have no fold.
+    """
+    flags = (("lc", "use_lc"), ("gls", "use_gls"), ("fold", "use_fold"))
+    return [key for key, flag in flags if hparams.get(flag, False)]
 
 
 def load_model(path: str | os.PathLike):

@@ -9,6 +9,12 @@ Shapes with the defaults (see ../shared/REFERENCE.md):
 - Fusion Add -> Dense(1024, sigmoid) -> Dropout(0.5) -> Dense(2, softmax); 8.73 M
   parameters.
 
+``use_fold`` adds a third branch, not in the paper: the folded view of
+:mod:`ebscan.lightcurves.fold` (128 phase bins, 4 channels) through
+``fold_filters`` convolutions with max pooling by 2 after all but the last, whose
+maps are summed up as their global maximum and mean and a 4-fold max pooling; those
+features are concatenated to the fused LC and GLS features before the dense layer.
+
 CBAM is the standard one (Woo et al. 2018): channel attention from a shared MLP on
 average- and max-pooled features, then spatial attention from a 7-wide convolution
 of the channel mean and max.
@@ -18,6 +24,8 @@ from __future__ import annotations
 
 import keras
 from keras import layers
+
+from ebscan.lightcurves.fold import FOLD_BINS, FOLD_CHANNELS, FOLD_INPUT
 
 DEFAULT_HPARAMS: dict = {
     "lc_length": 4000,
@@ -42,6 +50,9 @@ DEFAULT_HPARAMS: dict = {
     "dense_units": 1024,
     "dropout": 0.5,
     "n_classes": 2,
+    "use_fold": False,
+    "fold_filters": [16, 32, 32],
+    "fold_kernel_size": 5,
 }
 
 
@@ -112,6 +123,22 @@ def _branch(inputs, filters, hp: dict, lstm_units: int, name: str):
     return layers.Flatten(name=f"{name}_flatten")(x)
 
 
+def _fold_branch(inputs, hp: dict):
+    x = inputs
+    for i, n in enumerate(hp["fold_filters"]):
+        x = layers.Conv1D(
+            n, hp["fold_kernel_size"], padding="same", activation="relu", name=f"fold_conv{i + 1}"
+        )(x)
+        if i < len(hp["fold_filters"]) - 1:
+            x = layers.MaxPooling1D(2, name=f"fold_pool{i + 1}")(x)
+    summaries = [
+        layers.GlobalMaxPooling1D(name="fold_max")(x),
+        layers.GlobalAveragePooling1D(name="fold_mean")(x),
+        layers.Flatten(name="fold_flatten")(layers.MaxPooling1D(4, name="fold_coarse")(x)),
+    ]
+    return layers.Concatenate(name="fold_features")(summaries)
+
+
 def build_model(hp: dict) -> keras.Model:
     """Build CALNet (or an ablation of it) from a full hyperparameter dict."""
     if not (hp["use_lc"] or hp["use_gls"]):
@@ -145,6 +172,10 @@ def build_model(hp: dict) -> keras.Model:
             "multiply": layers.Multiply,
         }[hp["fusion"]]
         x = fusion(name=f"fusion_{hp['fusion']}")(features)
+    if hp["use_fold"]:
+        fold = keras.Input((FOLD_BINS, FOLD_CHANNELS), name=FOLD_INPUT)
+        inputs.append(fold)
+        x = layers.Concatenate(name="with_fold")([x, _fold_branch(fold, hp)])
     x = layers.Dense(hp["dense_units"], activation="sigmoid", name="dense")(x)
     x = layers.Dropout(hp["dropout"], name="dropout")(x)
     outputs = layers.Dense(hp["n_classes"], activation="softmax", name="output")(x)

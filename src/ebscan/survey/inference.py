@@ -19,7 +19,9 @@ import numpy as np
 
 from ebscan.atomic import atomic_open
 from ebscan.config import InferenceConfig
-from ebscan.lightcurves.shards import current_segments, open_shard, source_paths
+from ebscan.lightcurves.fold import model_inputs
+from ebscan.lightcurves.periodogram import calnet_period_grid
+from ebscan.lightcurves.shards import current_segments, open_shard, shard_inputs, source_paths
 from ebscan.models import load_model
 from ebscan.models.onnx.export import to_onnx
 from ebscan.models.onnx.graph import FEATURES, PROBABILITIES
@@ -278,7 +280,7 @@ def score_shard(
         writer.writerow(SCORE_FIELDS)
         for start in range(0, n, batch_size):
             rows = slice(start, min(start + batch_size, n))
-            x = {name: f[name][rows][..., None] for name in names}
+            x = shard_inputs(names, f, rows)
             scores = predictor.predict_on_batch(x)[:, 1]
             table = current_segments(segments[rows])
             files = [recorded(p, output) for p in source_paths(f, table["source_file"])]
@@ -326,7 +328,14 @@ def score_results(predictor, results) -> tuple[list[dict], list[dict]]:
                 }
             )
             continue
-        x = {"lc": result.lc[..., None], "gls": result.gls[..., None]}
+        x = model_inputs(
+            predictor.input_names,
+            result.lc,
+            result.gls,
+            calnet_period_grid(),
+            np.array([s["t_end"] - s["t_start"] for s in result.segments]),
+            np.full(len(result.segments), result.cadence_minutes / 1440),
+        )
         scores = predictor.predict_on_batch(x)[:, 1]
         for segment, score in zip(result.segments, scores, strict=True):
             segment_rows.append(
