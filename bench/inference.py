@@ -84,12 +84,13 @@ def main() -> None:
                 ]
             )
             print(" | ".join(rows[-1]), flush=True)
+    shapes = " and ".join(str(tuple(t.shape[1:])) for t in model.inputs)
     record(
         f"Inference throughput, {args.model} (bench/inference.py)",
         ["model", "engine", "device", "batch", "segments/s", "range", "ms/batch"],
         rows,
-        f"{model.count_params():,} parameters; random inputs of shape (4000, 1) and "
-        f"(1000, 1); median of {args.rounds} turns of {args.seconds:g} s per engine, "
+        f"{model.count_params():,} parameters; random inputs of shape {shapes}; median "
+        f"of {args.rounds} turns of {args.seconds:g} s per engine, "
         "the engines alternating, after one warm-up batch. Both engines use all cores; "
         "onnxruntime runs the feature extractor on micro-batches of "
         f"{MICRO_BATCH}, one core each, and the classifier head "

@@ -101,8 +101,10 @@ def test_examples_are_labelled_per_segment(config, ffi_kepler_dir):
 def test_only_training_and_validation_examples_get_the_training_resampling():
     from ebscan.config import PreprocessConfig
 
-    config = RecipeConfig.from_yaml(REPO / "config" / "pretrained.yaml")
-    assert config.training_spline_mode == "adaptive" != PreprocessConfig().spline_mode
+    shipped = RecipeConfig.from_yaml(REPO / "config" / "pretrained.yaml")
+    # The pretrained model trained on the survey's resampling (docs/model-card.md, v13).
+    assert shipped.training_spline_mode == PreprocessConfig().spline_mode == "binned"
+    config = replace(shipped, training_spline_mode="adaptive")
     for role in ("train", "validation"):
         assert preprocess_config_for(config, role) == PreprocessConfig(spline_mode="adaptive")
     # Held-out examples are resampled as the survey resamples every light curve.
@@ -154,3 +156,15 @@ def test_a_work_folder_serves_only_the_settings_it_was_made_with(config, tmp_pat
         main(["--config", str(tmp_path / "config.yaml"), "--work", str(tmp_path)])
     assert exited.value.code == 2
     assert "was made with other settings (seed);" in capsys.readouterr().err
+
+
+def test_a_work_folder_of_unrecorded_settings_is_refused(config, tmp_path):
+    (tmp_path / "model").mkdir()
+    (tmp_path / "examples.csv").write_text("shard,row\n")
+    with pytest.raises(ValueError) as raised:
+        claim_work(config, tmp_path)
+    assert str(raised.value) == (
+        f"{tmp_path} holds examples.csv, model of a run whose settings it does not record; "
+        "give the recipe a new --work folder"
+    )
+    assert not (tmp_path / "recipe.json").exists()

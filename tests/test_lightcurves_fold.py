@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from ebscan.config import PreprocessConfig
+from ebscan.errors import InputError
 from ebscan.lightcurves.fold import (
     FOLD_BINS,
     FOLD_INPUT,
@@ -116,3 +117,47 @@ def test_a_shard_gives_the_inputs_its_light_curve_gave(spoc_dir, tmp_path):
     for name in names:
         np.testing.assert_array_equal(whole[name], expected[name])
         np.testing.assert_array_equal(one_by_one[name], expected[name][::-1])
+
+
+def test_a_shard_without_gls_vectors_is_named_for_a_model_that_folds(spoc_dir, tmp_path):
+    with ShardWriter(tmp_path / "s.h5", PreprocessConfig(), None) as writer:
+        writer.add(preprocess_file(CM_DRA_S24, with_gls=False))
+    with h5py.File(tmp_path / "s.h5") as shard:
+        assert shard_inputs(["lc"], shard, slice(0, None))["lc"].shape == (2, 4000, 1)
+        with pytest.raises(InputError) as raised:
+            shard_inputs(["lc", "gls", FOLD_INPUT], shard, slice(0, None))
+    assert str(raised.value) == (
+        f"{tmp_path / 's.h5'}: no gls, gls_period in the shard, which the model needs "
+        "(a shard made without GLS vectors gets them from `ebscan gls`)"
+    )
+
+
+def test_a_shard_of_format_2_folds_at_its_mean_cadence(spoc_dir, tmp_path):
+    """A shard of format 2 records no cadence; its segments' mean step stands in, so a
+    30-minute segment's periodogram peak at 0.05 d (2.4 cadences) stays an alias."""
+    from test_lightcurves_shards import as_format_2
+
+    from ebscan.lightcurves.io import read_lightcurve
+    from ebscan.lightcurves.preprocess import preprocess_lightcurve
+    from ebscan.sim.injection import bin_lightcurve
+
+    result = preprocess_lightcurve(bin_lightcurve(read_lightcurve(CM_DRA_S24), 30))
+    assert result.cadence_minutes == 30
+    with ShardWriter(tmp_path / "s.h5", PreprocessConfig(), GRID) as writer:
+        writer.add(result)
+    with h5py.File(tmp_path / "s.h5", "r+") as shard:
+        shard["gls"][...] = _peaks_at((0.05, 1.0), (0.63, 0.5))
+    as_format_2(tmp_path / "s.h5", tmp_path / "old.h5")
+    names = ["lc", "gls", FOLD_INPUT]
+    with h5py.File(tmp_path / "s.h5") as new, h5py.File(tmp_path / "old.h5") as old:
+        assert "cadence_minutes" not in old["segments"].dtype.names
+        current = shard_inputs(names, new, slice(0, None))
+        recovered = shard_inputs(names, old, slice(0, None))
+    np.testing.assert_array_equal(recovered[FOLD_INPUT], current[FOLD_INPUT])
+    # With no cadence at all the view would fold at the alias.
+    span = result.segments[0]["t_end"] - result.segments[0]["t_start"]
+    power = _peaks_at((0.05, 1.0), (0.63, 0.5))
+    assert peak_period(power, GRID, span, np.nan) == pytest.approx(0.05, rel=0.01)
+    assert not np.array_equal(
+        fold_view(result.lc[0], power, GRID, span, np.nan), current[FOLD_INPUT][0]
+    )

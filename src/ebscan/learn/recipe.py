@@ -185,6 +185,8 @@ class RecipeConfig:
 
 #: Settings that change no product of the recipe, only how fast it is made.
 _SPEED_SETTINGS = ("jobs",)
+#: What the recipe writes into a work folder and reuses on a rerun.
+_PRODUCTS = ("examples.csv", "model", "evaluation")
 
 
 def claim_work(config: RecipeConfig, work: Path) -> None:
@@ -196,7 +198,9 @@ def claim_work(config: RecipeConfig, work: Path) -> None:
     Raises
     ------
     ValueError
-        If ``work`` was made with other settings (naming them); ``jobs`` may differ.
+        If ``work`` was made with other settings (naming them; ``jobs`` may differ), or
+        holds products but no record of their settings (a folder of an ebscan from
+        before the record).
     """
     settings = {k: v for k, v in asdict(config).items() if k not in _SPEED_SETTINGS}
     settings["shared"] = os.path.abspath(settings["shared"])
@@ -214,6 +218,12 @@ def claim_work(config: RecipeConfig, work: Path) -> None:
                 "give the recipe a new --work folder"
             )
         return
+    unrecorded = [name for name in _PRODUCTS if (work / name).exists()]
+    if unrecorded:
+        raise ValueError(
+            f"{work} holds {', '.join(unrecorded)} of a run whose settings it does not "
+            "record; give the recipe a new --work folder"
+        )
     with atomic_open(record) as handle:
         json.dump(settings, handle, indent=2)
 

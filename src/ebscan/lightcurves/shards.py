@@ -350,17 +350,32 @@ def shard_inputs(names: Sequence[str], shard: h5py.File, rows: slice) -> dict[st
 
     See :func:`ebscan.lightcurves.fold.model_inputs`; the folded view is made from the
     rows' vectors, the shard's trial periods and the segments' spans and cadences.
+
+    Raises
+    ------
+    InputError
+        If the shard lacks a dataset the inputs are made from (a shard preprocessed
+        without GLS vectors, for a model that reads them or folds).
     """
+    needed = ["lc", "gls", "gls_period"] if FOLD_INPUT in names else list(names)
+    missing = [name for name in needed if name not in shard]
+    if missing:
+        raise InputError(
+            shard.filename,
+            f"no {', '.join(missing)} in the shard, which the model needs "
+            "(a shard made without GLS vectors gets them from `ebscan gls`)",
+        )
     if FOLD_INPUT not in names:
         return model_inputs(names, *(shard[k][rows] if k in names else None for k in ("lc", "gls")))
     segments = current_segments(shard["segments"][rows])
+    spans = segments["t_end"] - segments["t_start"]
+    # Shards of format 2 record no cadence: the mean step is near it.
+    mean_steps = spans / np.maximum(segments["n_points"] - 1, 1)
+    cadences = np.where(
+        np.isnan(segments["cadence_minutes"]), mean_steps, segments["cadence_minutes"] / 1440
+    )
     return model_inputs(
-        names,
-        shard["lc"][rows],
-        shard["gls"][rows],
-        shard["gls_period"][:],
-        segments["t_end"] - segments["t_start"],
-        segments["cadence_minutes"] / 1440,
+        names, shard["lc"][rows], shard["gls"][rows], shard["gls_period"][:], spans, cadences
     )
 
 

@@ -232,9 +232,10 @@ def load_predictor(
     Returns
     -------
     KerasPredictor or OnnxPredictor
-        Both take ``{input name: (batch, length, 1) array}`` and return the class
-        probabilities, (batch, n_classes); ``model_id`` names the file that scores
-        (:func:`model_identity`).
+        Both take ``{input name: array}`` (:func:`ebscan.lightcurves.fold.model_inputs`:
+        (batch, length, 1) for ``lc`` and ``gls``, (batch, 128, channels) for ``fold``)
+        and return the class probabilities, (batch, n_classes); ``model_id`` names the
+        file that scores (:func:`model_identity`).
 
     Raises
     ------

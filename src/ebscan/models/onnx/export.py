@@ -76,7 +76,7 @@ def _head_input(model, nodes: list):
 def to_onnx(model, tiles: int | None = TILES):
     """Translate ``model`` (an :func:`ebscan.models.build` model) to an ONNX model.
 
-    The ONNX model takes the same named inputs, (batch, length, 1) float32, and
+    The ONNX model takes the same named inputs, (batch, length, channels) float32, and
     returns the class probabilities, (batch, n_classes). Weights are copied, so
     it scores like the Keras model to float32 rounding.
 
