@@ -113,10 +113,10 @@ def test_a_shard_gives_the_inputs_its_light_curve_gave(spoc_dir, tmp_path):
     )
     with h5py.File(tmp_path / "s.h5") as shard:
         whole = shard_inputs(names, shard, slice(0, None))
-        one_by_one = shard_rows_inputs(names, [(shard, 1), (shard, 0)])
+        one_by_one = shard_rows_inputs(names, [(shard, 1), (shard, 0), (shard, 1)])
     for name in names:
         np.testing.assert_array_equal(whole[name], expected[name])
-        np.testing.assert_array_equal(one_by_one[name], expected[name][::-1])
+        np.testing.assert_array_equal(one_by_one[name], expected[name][[1, 0, 1]])
 
 
 def test_a_shard_without_gls_vectors_is_named_for_a_model_that_folds(spoc_dir, tmp_path):

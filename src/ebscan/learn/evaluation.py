@@ -146,15 +146,17 @@ def score_rows(
 
     scores = np.empty(len(rows))
     files: dict[str, h5py.File] = {}
+
+    def opened(path: str) -> h5py.File:
+        if path not in files:
+            files[path] = h5py.File(path, "r")
+        return files[path]
+
     try:
         for start in range(0, len(rows), batch_size):
             batch = rows[start : start + batch_size]
             x = shard_rows_inputs(
-                predictor.input_names,
-                [
-                    (files.setdefault(row["shard"], h5py.File(row["shard"], "r")), int(row["row"]))
-                    for row in batch
-                ],
+                predictor.input_names, [(opened(row["shard"]), int(row["row"])) for row in batch]
             )
             scores[start : start + len(batch)] = predictor.predict_on_batch(x)[:, 1]
     finally:

@@ -345,8 +345,11 @@ def open_shard(path: str | os.PathLike) -> h5py.File:
     return shard
 
 
-def shard_inputs(names: Sequence[str], shard: h5py.File, rows: slice) -> dict[str, np.ndarray]:
-    """The inputs of a model named ``names`` for ``rows`` of an open shard.
+def shard_inputs(
+    names: Sequence[str], shard: h5py.File, rows: slice | np.ndarray
+) -> dict[str, np.ndarray]:
+    """The inputs of a model named ``names`` for ``rows`` (a slice, or increasing row
+    indices) of an open shard.
 
     See :func:`ebscan.lightcurves.fold.model_inputs`; the folded view is made from the
     rows' vectors, the shard's trial periods and the segments' spans and cadences.
@@ -382,9 +385,19 @@ def shard_inputs(names: Sequence[str], shard: h5py.File, rows: slice) -> dict[st
 def shard_rows_inputs(
     names: Sequence[str], rows: Sequence[tuple[h5py.File, int]]
 ) -> dict[str, np.ndarray]:
-    """:func:`shard_inputs` of rows given one by one as (open shard, row index)."""
-    parts = [shard_inputs(names, shard, slice(row, row + 1)) for shard, row in rows]
-    return {name: np.concatenate([part[name] for part in parts]) for name in names}
+    """:func:`shard_inputs` of rows given one by one as (open shard, row index), in
+    their order; each shard is read once, for all its rows."""
+    inputs = {}
+    for shard in {id(shard): shard for shard, _ in rows}.values():
+        wanted = np.array([row for other, row in rows if other is shard])
+        unique = np.unique(wanted)
+        read = shard_inputs(names, shard, unique)
+        positions = [i for i, (other, _) in enumerate(rows) if other is shard]
+        for name, values in read.items():
+            if name not in inputs:
+                inputs[name] = np.empty((len(rows), *values.shape[1:]), values.dtype)
+            inputs[name][positions] = values[np.searchsorted(unique, wanted)]
+    return inputs
 
 
 def source_paths(shard: h5py.File, stored: Iterable) -> list[str]:

@@ -17,6 +17,8 @@ import os
 from importlib import import_module
 from types import ModuleType
 
+from ebscan.lightcurves.fold import FOLD_INPUT
+
 _BASIC = {"cbam": False, "lstm": False}
 
 #: name -> (module of :mod:`ebscan.models`, preset hyperparameters over its defaults)
@@ -74,7 +76,7 @@ def input_names(hparams: dict) -> list[str]:
     (:func:`ebscan.lightcurves.fold.model_inputs`). Configs saved before ``use_fold``
     existed have no fold.
     """
-    flags = (("lc", "use_lc"), ("gls", "use_gls"), ("fold", "use_fold"))
+    flags = (("lc", "use_lc"), ("gls", "use_gls"), (FOLD_INPUT, "use_fold"))
     return [key for key, flag in flags if hparams.get(flag, False)]
 
 
