@@ -20,6 +20,7 @@ Run: .venv/bin/python bench/ablation.py [--work build/pretrained] [--epochs 8] [
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import time
@@ -100,7 +101,9 @@ def main() -> None:
         raise SystemExit(
             f"{table}: missing; run `make model` (python -m ebscan.learn.recipe) first"
         )
-    train_csv, validation_csv = training_tables(work, table)
+    recipe = json.loads((work / "recipe.json").read_text())
+    # A folder made before the setting repeated nothing.
+    train_csv, validation_csv = training_tables(work, table, recipe.get("real_repeats", 1))
     test = [r for r in read_examples(table) if r["role"] == "test"]
     out = work / "ablation"
     rows = []

@@ -21,7 +21,9 @@ from ebscan.learn.recipe import (
     preprocess_config_for,
     real_light_curves,
     role_of,
+    training_tables,
 )
+from ebscan.learn.training import read_training_set
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -168,3 +170,30 @@ def test_a_work_folder_of_unrecorded_settings_is_refused(config, tmp_path):
         "give the recipe a new --work folder"
     )
     assert not (tmp_path / "recipe.json").exists()
+
+
+def test_real_training_segments_are_repeated_and_nothing_else(tmp_path):
+    from ebscan.atomic import write_csv
+
+    fields = ("shard", "row", "tic", "sector", "segment", "label", "subtype", "key", "role",
+              "host_class", "cadence", "signal", "snr")  # fmt: skip
+    examples_table = [
+        {"key": "real-eb", "role": "train", "host_class": "EB", "signal": "", "label": 1},
+        {"key": "real-quiet", "role": "train", "host_class": "non-variable", "signal": "",
+         "label": 0},
+        {"key": "injected", "role": "train", "host_class": "non-variable",
+         "signal": "detached", "label": 1},
+        {"key": "simulated", "role": "train", "host_class": "simulated", "signal": "",
+         "label": 0},
+        {"key": "faint", "role": "train", "host_class": "non-variable", "signal": "detached",
+         "label": ""},
+        {"key": "validation", "role": "validation", "host_class": "EB", "signal": "",
+         "label": 1},
+    ]  # fmt: skip
+    for row, example in enumerate(examples_table):
+        example.update(shard="shard.h5", row=row, tic=row, sector=14, segment=0, subtype="",
+                       cadence=30.0, snr="")  # fmt: skip
+    write_csv(tmp_path / "examples.csv", examples_table, fields)
+    train, validation = training_tables(tmp_path, tmp_path / "examples.csv", real_repeats=3)
+    assert [r["row"] for r in read_training_set(train)] == [0, 0, 0, 1, 1, 1, 2, 3]
+    assert [r["row"] for r in read_training_set(validation)] == [5]

@@ -134,6 +134,11 @@ class RecipeConfig:
     simulated_stars : int
         Light curves simulated from scratch (2-minute, sectors 1-2), each given one
         injected signal or none.
+    real_repeats : int
+        Times each segment of a real light curve as it is (no injection) enters the
+        training table: the real EBs are a few hundred segments among thousands of
+        injected ones, and repeating them weighs real eclipses, noise and variability
+        more. Validation counts every segment once.
     model : str
         Registry model (:data:`ebscan.models.MODELS`).
     hparams : dict
@@ -159,6 +164,7 @@ class RecipeConfig:
     population_without_test_stars: bool
     training_spline_mode: str
     simulated_stars: int
+    real_repeats: int
     model: str
     hparams: dict
     epochs: int
@@ -500,14 +506,23 @@ def build_shards(
     return table
 
 
+def _is_real(row: dict) -> bool:
+    """A real light curve as it is: nothing injected, not simulated."""
+    return row["signal"] == "" and row["host_class"] != "simulated"
+
+
 def read_examples(table: Path) -> list[dict]:
     """Rows of the examples table, ``shard`` as an absolute path."""
     with open(table, newline="") as handle:
         return [{**row, "shard": resolved(row["shard"], table)} for row in csv.DictReader(handle)]
 
 
-def training_tables(work: Path, table: Path) -> tuple[Path, Path]:
-    """The training and validation tables of :func:`ebscan.learn.training.train_model`."""
+def training_tables(work: Path, table: Path, real_repeats: int) -> tuple[Path, Path]:
+    """The training and validation tables of :func:`ebscan.learn.training.train_model`.
+
+    A training segment of a real light curve as it is comes ``real_repeats`` times
+    (``RecipeConfig.real_repeats``).
+    """
     from ebscan.learn.training import TRAINING_FIELDS
 
     rows = read_examples(table)
@@ -518,6 +533,7 @@ def training_tables(work: Path, table: Path) -> tuple[Path, Path]:
             {**r, "shard": recorded(r["shard"], path)}
             for r in rows
             if r["role"] == role and r["label"] != ""
+            for _ in range(real_repeats if role == "train" and _is_real(r) else 1)
         ]
         write_csv(path, chosen, TRAINING_FIELDS)
         paths.append(path)
@@ -578,7 +594,7 @@ def train_and_calibrate(config: RecipeConfig, work: Path, table: Path) -> Path:
     calibrated = out / "calibrated.keras"
     if calibrated.exists():
         return out
-    train_csv, validation_csv = training_tables(work, table)
+    train_csv, validation_csv = training_tables(work, table, config.real_repeats)
     started = time.perf_counter(), time.process_time()
     train_model(
         train_csv, out, config.model, config.hparams, config.epochs, config.batch_size,
