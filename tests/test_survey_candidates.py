@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from ebscan.sim.eclipses import Binary, binary_flux, eclipse_geometry
-from ebscan.survey.centroids import PIXEL_ARCSEC, Centroids, centroid_test
+from ebscan.survey.centroids import PIXEL_ARCSEC, Centroids, centroid_test, in_eclipse
 from ebscan.survey.geometry import MORPHOLOGY_TABLE, fit_two_gaussians, morphology
 from ebscan.survey.periods import (
     HALF_ORBIT_SIGMA,
@@ -201,6 +201,32 @@ def test_centroid_test_flags_a_blend_not_the_target(target_known):
     assert blend.shift_sigma > 10
     if target_known:
         assert target.source_offset < 0.1 * PIXEL_ARCSEC
+
+
+def test_centroid_windows_follow_each_eclipse():
+    """Out-of-eclipse cadences keep twice each eclipse's half width from it: an
+    eccentric orbit's narrow secondary at phase 0.3, not at 0.5; without a measured
+    secondary, phase 0.5 at the primary's width; a secondary too wide to be an eclipse
+    at the primary's width."""
+    period, t0, half, secondary_half = 2.0, 1000.3, 0.08, 0.02
+    phase = ((TIME - t0) / period + 0.5) % 1.0 - 0.5  # -0.5 to 0.5, 0 at the primary
+    inside, outside = in_eclipse(TIME, t0, period, half, (), 0.3, secondary_half)
+    np.testing.assert_array_equal(inside, np.abs(phase) * period < 0.5 * half)
+    from_secondary = np.abs((phase - 0.3 + 0.5) % 1.0 - 0.5) * period
+    np.testing.assert_array_equal(
+        outside, (np.abs(phase) * period > 2 * half) & (from_secondary > 2 * secondary_half)
+    )
+    assert outside[np.abs(np.abs(phase) - 0.5) * period < 0.01].all()
+    _, circular = in_eclipse(TIME, t0, period, half)
+    from_half = np.abs(np.abs(phase) - 0.5) * period
+    np.testing.assert_array_equal(
+        circular, (np.abs(phase) * period > 2 * half) & (from_half > 2 * half)
+    )
+    # A "secondary" 0.7 of the orbit wide (reflection) gets the primary's width.
+    _, broad = in_eclipse(TIME, t0, period, half, (), 0.3, 0.35 * period)
+    np.testing.assert_array_equal(
+        broad, (np.abs(phase) * period > 2 * half) & (from_secondary > 2 * half)
+    )
 
 
 def test_eclipses_under_a_pulsation():
@@ -506,27 +532,32 @@ def test_t0_and_period_errors_hold_the_truth_at_30_minutes():
 
 
 def _ephemeris(**changes) -> Ephemeris:
-    """Box eclipses every 2 d from BTJD 1000.3, the secondary 0.3 after the primary."""
+    """Box eclipses every 2 d from BTJD 1000.3, the secondary 0.3 after the primary and
+    half as wide (an eccentric orbit)."""
     ephemeris = Ephemeris(
         period=2.0, period_error=1e-4, t0=1000.3, t0_error=1e-3, n_primary=13,
         n_secondary=13, secondary_phase=0.3, odd_even_sigma=0.0, primary_half_width=0.02,
+        secondary_half_width=0.01,
     )  # fmt: skip
     return replace(ephemeris, **changes)
 
 
 def test_out_of_eclipse_leaves_out_both_eclipses():
-    """Twice the primary's half width either side of the primary and the secondary:
-    4 x 0.04 of the orbit out. Windows that would cover half the orbit or more (a
-    contact binary's) leave every cadence in, as no period does."""
+    """Twice each eclipse's own half width either side of it: 2 x 0.04 of the orbit
+    about the primary, 2 x 0.02 about the secondary. Windows that would cover half the
+    orbit or more (a contact binary's) leave every cadence in, as no period does."""
     keep = out_of_eclipse(TIME, _ephemeris())
     phase = ((TIME - 1000.3) / 2.0) % 1.0
     inside = np.zeros(TIME.size, dtype=bool)
-    for centre in (0.0, 0.3):
-        inside |= np.abs((phase - centre + 0.5) % 1.0 - 0.5) <= 0.04
+    for centre, window in ((0.0, 0.04), (0.3, 0.02)):
+        inside |= np.abs((phase - centre + 0.5) % 1.0 - 0.5) <= window
     np.testing.assert_array_equal(keep, ~inside)
-    assert not out_of_eclipse(TIME, _ephemeris(primary_half_width=0.06)).all()
-    assert out_of_eclipse(TIME, _ephemeris(primary_half_width=0.07)).all()
+    assert not out_of_eclipse(TIME, _ephemeris(primary_half_width=0.11)).all()
+    assert out_of_eclipse(TIME, _ephemeris(primary_half_width=0.12)).all()
     assert out_of_eclipse(TIME, _ephemeris(period=np.nan)).all()
+    # Without a secondary, the primary's windows alone.
+    alone = out_of_eclipse(TIME, _ephemeris(secondary_phase=np.nan, secondary_half_width=np.nan))
+    np.testing.assert_array_equal(alone, np.abs((phase + 0.5) % 1.0 - 0.5) > 0.04)
 
 
 def test_variability_fold_of_the_cadences_out_of_eclipse():
@@ -536,21 +567,23 @@ def test_variability_fold_of_the_cadences_out_of_eclipse():
     cadences took the eclipses out and put them in elsewhere. Folded from the
     cadences out of eclipse, the sinusoid goes and the eclipses stay whole. With no
     cadence kept there is no fold to take out: only the slow trend goes."""
-    ephemeris = _ephemeris(period=10.0, secondary_phase=0.4, primary_half_width=0.01)
+    ephemeris = _ephemeris(
+        period=10.0, secondary_phase=0.4, primary_half_width=0.01, secondary_half_width=0.01
+    )
     keep = out_of_eclipse(TIME, ephemeris)
     phase = ((TIME - 1000.3) / 10.0) % 1.0
-    in_eclipse = np.zeros(TIME.size, dtype=bool)
+    eclipsed = np.zeros(TIME.size, dtype=bool)
     for centre in (0.0, 0.4):
-        in_eclipse |= np.abs((phase - centre + 0.5) % 1.0 - 0.5) < 0.01
-    flux = np.where(in_eclipse, -0.3, 0.0) + 0.01 * np.sin(2 * np.pi * TIME / 4.0)
+        eclipsed |= np.abs((phase - centre + 0.5) % 1.0 - 0.5) < 0.01
+    flux = np.where(eclipsed, -0.3, 0.0) + 0.01 * np.sin(2 * np.pi * TIME / 4.0)
     residual = remove_variability(TIME, flux, 4.0, keep=keep)
     assert np.std(residual[keep]) < 1e-4
-    assert np.median(residual[in_eclipse]) == pytest.approx(-0.3, abs=1e-3)
+    assert np.median(residual[eclipsed]) == pytest.approx(-0.3, abs=1e-3)
     everything = remove_variability(TIME, flux, 4.0)
-    assert np.median(everything[in_eclipse]) == pytest.approx(0.0, abs=0.01)
+    assert np.median(everything[eclipsed]) == pytest.approx(0.0, abs=0.01)
     nothing = remove_variability(TIME, flux, 4.0, keep=np.zeros(TIME.size, dtype=bool))
     assert np.isfinite(nothing).all()
-    assert np.median(nothing[in_eclipse]) == pytest.approx(-0.3, abs=0.01)
+    assert np.median(nothing[eclipsed]) == pytest.approx(-0.3, abs=0.01)
 
 
 def test_eclipse_shorter_than_a_cadence_is_not_hidden_under_itself():

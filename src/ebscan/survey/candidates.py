@@ -234,6 +234,8 @@ def characterise_lightcurves(
     )
     fit = None
     half_width = 0.05
+    # Secondary phase and half width (d): none without a period.
+    secondary = (np.nan, np.nan)
     folded = flux
     if np.isfinite(ephemeris.variability_period):
         keep = out_of_eclipse(time, ephemeris)
@@ -256,6 +258,7 @@ def characterise_lightcurves(
             }
         )
         half_width = 0.5 * fit.primary_width * ephemeris.period
+        secondary = (fit.secondary_phase, 0.5 * fit.secondary_width * ephemeris.period)
     tests = {}
     for path in centroid_files:
         try:
@@ -263,8 +266,9 @@ def characterise_lightcurves(
         except LightCurveError:
             continue
         tests[centroids.sector] = centroid_test(
-            centroids, ephemeris.t0, ephemeris.period, half_width, ephemeris.eclipse_times
-        )
+            centroids, ephemeris.t0, ephemeris.period, half_width, ephemeris.eclipse_times,
+            secondary_phase=secondary[0], secondary_half_width=secondary[1],
+        )  # fmt: skip
     covered = [t for t in tests.values() if np.isfinite(t.source_offset)]
     if covered:
         # The sector with the most cadences in eclipse speaks for the star.

@@ -167,23 +167,39 @@ class CentroidTest:
 
 
 def in_eclipse(
-    time: np.ndarray, t0: float, period: float, half_width: float, eclipse_times=()
+    time: np.ndarray,
+    t0: float,
+    period: float,
+    half_width: float,
+    eclipse_times=(),
+    secondary_phase: float = np.nan,
+    secondary_half_width: float = np.nan,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Masks of cadences in the primary eclipses' cores and well outside any eclipse.
 
     In: within half of ``half_width`` (d) of a primary minimum (``t0 + n period``, or
     one of ``eclipse_times`` when the period is unknown). Out: farther than twice
-    ``half_width`` from every minimum and from the phase-0.5 point (a secondary).
+    ``half_width`` from every primary minimum, and than twice ``secondary_half_width``
+    (d) from every secondary, ``secondary_phase`` of the orbit after a primary. Where
+    no secondary was measured (NaN), phase 0.5 and the primary's width stand for it,
+    where a circular orbit's undetected secondary would be. A secondary so wide that
+    its window would span half the orbit or more is no eclipse but the broad light of
+    reflection that a Gaussian took up (TIC 32150630: 0.7 of the orbit wide, and no
+    cadence was left out of eclipse): the primary's width stands for its own.
     """
     if np.isfinite(period):
         distance = np.abs((time - t0 + 0.5 * period) % period - 0.5 * period)
-        secondary = np.abs((time - t0) % period - 0.5 * period)
-        away = np.minimum(distance, secondary)
+        if not np.isfinite(secondary_phase):
+            secondary_phase, secondary_half_width = 0.5, half_width
+        if not 4 * secondary_half_width < 0.5 * period:
+            secondary_half_width = half_width
+        secondary = np.abs((time - t0 - (secondary_phase - 0.5) * period) % period - 0.5 * period)
+        away = (distance > 2 * half_width) & (secondary > 2 * secondary_half_width)
+        return distance < 0.5 * half_width, away
     else:
         minima = np.asarray(eclipse_times, dtype=float)
         distance = np.min(np.abs(time[:, None] - minima[None, :]), axis=1)
-        away = distance
-    return distance < 0.5 * half_width, away > 2 * half_width
+    return distance < 0.5 * half_width, distance > 2 * half_width
 
 
 def centroid_test(
@@ -193,6 +209,8 @@ def centroid_test(
     half_width: float,
     eclipse_times=(),
     trend_window: float = 1.0,
+    secondary_phase: float = np.nan,
+    secondary_half_width: float = np.nan,
 ) -> CentroidTest:
     """Where the eclipses come from, from the centroid motion during eclipses.
 
@@ -209,11 +227,17 @@ def centroid_test(
     trend_window : float
         Slow centroid motion (pointing drift, velocity aberration) is removed with a
         running median over this many days.
+    secondary_phase, secondary_half_width : float
+        Phase of the secondary after the primary and half its duration (d), which the
+        out-of-eclipse cadences keep away from (:func:`in_eclipse`); NaN when none was
+        measured.
     """
     from ebscan.survey.periods import point_to_point_scatter, running_median
 
     time = centroids.time
-    inside, outside = in_eclipse(time, t0, period, half_width, eclipse_times)
+    inside, outside = in_eclipse(
+        time, t0, period, half_width, eclipse_times, secondary_phase, secondary_half_width
+    )
     if inside.sum() < 3 or outside.sum() < 10:
         return CentroidTest(np.nan, np.nan, np.nan, np.nan, int(inside.sum()), False)
     shifts, errors = [], []

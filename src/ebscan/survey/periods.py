@@ -614,25 +614,31 @@ def remove_variability(
 
 
 def out_of_eclipse(time: np.ndarray, ephemeris: Ephemeris) -> np.ndarray:
-    """Cadences farther than a full width at half depth of the primary from the centre
-    of every primary and secondary eclipse of ``ephemeris``.
+    """Cadences farther than an eclipse's full width at half depth from the centre of
+    every primary and secondary eclipse of ``ephemeris``.
 
     A V-shaped eclipse lasts twice its full width at half depth, so this leaves out
-    the whole of it; the secondary's own width is not measured, the primary's stands
-    for it. The fold of a star's own variability is made of these cadences: over a
-    few cycles, the median of a phase bin can be an eclipse's (TIC 118313102, sector 8:
-    its "variability" at 3.70 d is the 0.4 of the orbit from its primary to its
-    secondary, and a fold of all cadences took 2/3 of their depths out). All cadences
-    are kept without a period, and where the windows would cover half the orbit or
-    more (contact binaries, ellipsoidal variables): what is left would be too little
-    to fold.
+    the whole of it; each eclipse is measured by its own width (an eccentric orbit's
+    two eclipses can differ by a factor of several). The fold of a star's own
+    variability is made of these cadences: over a few cycles, the median of a phase
+    bin can be an eclipse's (TIC 118313102, sector 8: its "variability" at 3.70 d is
+    the 0.4 of the orbit from its primary to its secondary, and a fold of all cadences
+    took 2/3 of their depths out). All cadences are kept without a period, and where
+    the windows would cover half the orbit or more (contact binaries, ellipsoidal
+    variables): what is left would be too little to fold.
     """
     keep = np.ones(len(time), dtype=bool)
-    window = 2 * ephemeris.primary_half_width
-    centres = [c for c in (0.0, ephemeris.secondary_phase) if np.isfinite(c)]
-    if not np.isfinite(ephemeris.period) or not 2 * window * len(centres) < 0.5:
+    windows = [
+        (centre, 2 * half_width)
+        for centre, half_width in (
+            (0.0, ephemeris.primary_half_width),
+            (ephemeris.secondary_phase, ephemeris.secondary_half_width),
+        )
+        if np.isfinite(centre)
+    ]
+    if not np.isfinite(ephemeris.period) or not sum(2 * w for _, w in windows) < 0.5:
         return keep
-    for centre in centres:
+    for centre, window in windows:
         phase = ((time - ephemeris.t0) / ephemeris.period - centre + 0.5) % 1.0 - 0.5
         keep &= np.abs(phase) > window
     return keep
@@ -731,6 +737,8 @@ class Ephemeris:
     primary_half_width : float
         Half the primary's full width at half depth in the fold (phase); NaN
         without a period.
+    secondary_half_width : float
+        The same of the secondary (phase); NaN without a secondary.
     flags : tuple of str
         ``single_eclipse`` (one or two eclipses in all the data), ``odd_even`` (odd and
         even eclipses differ: the period may be twice this, or a blend),
@@ -752,6 +760,7 @@ class Ephemeris:
     doubled: bool = False
     variability_period: float = np.nan
     primary_half_width: float = np.nan
+    secondary_half_width: float = np.nan
     flags: tuple[str, ...] = ()
 
 
@@ -1147,13 +1156,13 @@ def measure_ephemeris(
         if np.isfinite(retried.period):
             return retried
     has_secondary, phase, _ = shows_secondary(time - centre, flat, period, primary=0.0)
-    n_secondary = 0
+    n_secondary, secondary_half_width = 0, np.nan
     if has_secondary:
         shifted = np.roll(profile, -round(phase * bins))
+        secondary_half_width = _eclipse_half_width(shifted)
         secondaries = _time_eclipses(
-            time, flat, period, centre + phase * period, _eclipse_half_width(shifted),
-            shifted, noise,
-        )  # fmt: skip
+            time, flat, period, centre + phase * period, secondary_half_width, shifted, noise
+        )
         n_secondary = len(_seen(secondaries))
     flags = [] if has_secondary else ["no_secondary"]
     if search.doubled and not search.alternating:
@@ -1222,5 +1231,6 @@ def measure_ephemeris(
         doubled=search.doubled,
         variability_period=search.variability_period,
         primary_half_width=half_width,
+        secondary_half_width=secondary_half_width,
         flags=tuple(flags),
     )
