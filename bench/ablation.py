@@ -101,8 +101,9 @@ def main() -> None:
         raise SystemExit(
             f"{table}: missing; run `make model` (python -m ebscan.learn.recipe) first"
         )
-    recipe = json.loads((work / "recipe.json").read_text())
-    # A folder made before the setting repeated nothing.
+    settings = work / "recipe.json"
+    # A folder made before the settings record, or before the setting, repeated nothing.
+    recipe = json.loads(settings.read_text()) if settings.exists() else {}
     train_csv, validation_csv = training_tables(work, table, recipe.get("real_repeats", 1))
     test = [r for r in read_examples(table) if r["role"] == "test"]
     out = work / "ablation"

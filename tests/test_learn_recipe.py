@@ -197,3 +197,5 @@ def test_real_training_segments_are_repeated_and_nothing_else(tmp_path):
     train, validation = training_tables(tmp_path, tmp_path / "examples.csv", real_repeats=3)
     assert [r["row"] for r in read_training_set(train)] == [0, 0, 0, 1, 1, 1, 2, 3]
     assert [r["row"] for r in read_training_set(validation)] == [5]
+    with pytest.raises(ValueError, match="real_repeats must be 1 or more, not 0"):
+        training_tables(tmp_path, tmp_path / "examples.csv", real_repeats=0)

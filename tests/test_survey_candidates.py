@@ -558,6 +558,13 @@ def test_out_of_eclipse_leaves_out_both_eclipses():
     # Without a secondary, the primary's windows alone.
     alone = out_of_eclipse(TIME, _ephemeris(secondary_phase=np.nan, secondary_half_width=np.nan))
     np.testing.assert_array_equal(alone, np.abs((phase + 0.5) % 1.0 - 0.5) > 0.04)
+    # A secondary of unknown width, or one too broad for an eclipse: the primary's width.
+    primary_width = np.zeros(TIME.size, dtype=bool)
+    for centre in (0.0, 0.3):
+        primary_width |= np.abs((phase - centre + 0.5) % 1.0 - 0.5) <= 0.04
+    for width in (np.nan, 0.13):
+        keep = out_of_eclipse(TIME, _ephemeris(secondary_half_width=width))
+        np.testing.assert_array_equal(keep, ~primary_width)
 
 
 def test_variability_fold_of_the_cadences_out_of_eclipse():

@@ -525,6 +525,8 @@ def training_tables(work: Path, table: Path, real_repeats: int) -> tuple[Path, P
     """
     from ebscan.learn.training import TRAINING_FIELDS
 
+    if real_repeats < 1:
+        raise ValueError(f"real_repeats must be 1 or more, not {real_repeats}")
     rows = read_examples(table)
     paths = []
     for role in ("train", "validation"):

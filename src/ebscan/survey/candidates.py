@@ -258,7 +258,11 @@ def characterise_lightcurves(
             }
         )
         half_width = 0.5 * fit.primary_width * ephemeris.period
-        secondary = (fit.secondary_phase, 0.5 * fit.secondary_width * ephemeris.period)
+        # The fit's secondary phase counts from its primary's centre, T0 + primary_phase.
+        secondary = (
+            (fit.primary_phase + fit.secondary_phase) % 1.0,
+            0.5 * fit.secondary_width * ephemeris.period,
+        )
     tests = {}
     for path in centroid_files:
         try:

@@ -619,7 +619,8 @@ def out_of_eclipse(time: np.ndarray, ephemeris: Ephemeris) -> np.ndarray:
 
     A V-shaped eclipse lasts twice its full width at half depth, so this leaves out
     the whole of it; each eclipse is measured by its own width (an eccentric orbit's
-    two eclipses can differ by a factor of several). The fold of a star's own
+    two eclipses can differ by a factor of several), the primary's standing for a
+    secondary's that is unknown or would span half the orbit. The fold of a star's own
     variability is made of these cadences: over a few cycles, the median of a phase
     bin can be an eclipse's (TIC 118313102, sector 8: its "variability" at 3.70 d is
     the 0.4 of the orbit from its primary to its secondary, and a fold of all cadences
@@ -628,14 +629,12 @@ def out_of_eclipse(time: np.ndarray, ephemeris: Ephemeris) -> np.ndarray:
     variables): what is left would be too little to fold.
     """
     keep = np.ones(len(time), dtype=bool)
-    windows = [
-        (centre, 2 * half_width)
-        for centre, half_width in (
-            (0.0, ephemeris.primary_half_width),
-            (ephemeris.secondary_phase, ephemeris.secondary_half_width),
-        )
-        if np.isfinite(centre)
-    ]
+    primary = 2 * ephemeris.primary_half_width
+    windows = [(0.0, primary)]
+    if np.isfinite(ephemeris.secondary_phase):
+        secondary = 2 * ephemeris.secondary_half_width
+        # A secondary of no measured width, or too broad for an eclipse: the primary's.
+        windows.append((ephemeris.secondary_phase, secondary if secondary < 0.25 else primary))
     if not np.isfinite(ephemeris.period) or not sum(2 * w for _, w in windows) < 0.5:
         return keep
     for centre, window in windows:
