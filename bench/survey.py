@@ -5,8 +5,10 @@ of a real 2-minute sector) and sector 2 with ``--small`` (2,000); makes a full-f
 sector 14 of the TESS-SPOC product from every shared real 30-minute light curve of
 sector 14 (``../shared/data/tess-ffi-30min*``, renamed as MAST names TESS-SPOC files);
 serves them like MAST on 127.0.0.1, and runs the Snakemake workflow on both products
-through download, preprocess, gls, infer and threshold, scoring with a full-size CALNet
-(untrained, seeded: inference costs the same whatever the weights). Every rule has a
+through download, preprocess, gls, infer and threshold, scoring with the pretrained
+CALNet a survey uses by default (``--model pretrained``) or with the paper's full-size
+CALNet (``--model full``: untrained, seeded; inference costs the same whatever the
+weights). Every rule has a
 ``benchmark:`` file (wall time, CPU time, peak RSS of the job's process tree); from
 them the bench prints
 
@@ -46,6 +48,7 @@ import yaml
 
 from ebscan.acquire.mirror_server import MirrorServer
 from ebscan.acquire.products import SPOC_2MIN, TESS_SPOC_FFI
+from ebscan.learn.pretrained import pretrained_model
 from ebscan.lightcurves.io import read_lightcurve
 from ebscan.sim.simulate import build_mirror
 from ebscan.survey.inference import MICRO_BATCH
@@ -92,6 +95,22 @@ def tess_spoc_file_mb(cadences: float) -> float:
     return (fixed + row_bytes * cadences) / 1e6
 
 
+#: Below this peak RSS (MB) snakemake sampled a job's shell before its Python started
+#: (a Python job takes tens of MB): the job ended before a sample of it.
+UNSAMPLED_MB = 10.0
+
+
+def _megabytes(peak_rss: float) -> str:
+    return f"{peak_rss:.0f}" if peak_rss >= UNSAMPLED_MB else "-"
+
+
+def parameters(path: Path) -> str:
+    """``"8.73 M parameters"`` of a saved Keras model."""
+    from ebscan.models import load_model
+
+    return f"{load_model(path).count_params() / 1e6:.2f} M parameters"
+
+
 def save_model(path: Path) -> None:
     """A full-size CALNet with seeded initial weights, saved as the workflow loads it."""
     import keras
@@ -103,7 +122,7 @@ def save_model(path: Path) -> None:
     build("calnet").save(path)
 
 
-def run_workflow(out: Path, server: MirrorServer, model: Path, cores: int, chunk: int) -> float:
+def run_workflow(out: Path, server: MirrorServer, model: str, cores: int, chunk: int) -> float:
     config = {
         "sectors": [BIG, SMALL],
         "results": str(out / "results"),
@@ -113,7 +132,7 @@ def run_workflow(out: Path, server: MirrorServer, model: Path, cores: int, chunk
             FFI_PRODUCT: {"sectors": [FFI], "bulk_script_url": server.script_url(FFI_PRODUCT)},
         },
         "mast": {"download_url": server.download_url, "concurrency": 8},
-        "training": {"model_path": str(model)},
+        "training": {"model_path": model},
     }
     config_path = out / "config.yaml"
     config_path.write_text(yaml.safe_dump(config))
@@ -195,7 +214,7 @@ def throughput(bench: dict, key: tuple[str, int], counts: tuple) -> tuple[list, 
                 f"{files / job_s:.1f}",
                 f"{segments / job_s:.1f}",
                 f"{1e3 * cpu_s / files:.1f}",
-                f"{max(j['max_rss'] for j in jobs):.0f}",
+                _megabytes(max(j["max_rss"] for j in jobs)),
             ]
         )
     return rows, cpu_per_file
@@ -217,6 +236,10 @@ def main() -> None:
     parser.add_argument("--mast-mb-s", type=float, default=100.0, help="MAST bandwidth, MB/s")
     # The shared real SPOC files: 72 files, 135 MiB.
     parser.add_argument("--file-mb", type=float, default=1.97, help="size of a real SPOC file")
+    parser.add_argument(
+        "--model", choices=("pretrained", "full"), default="pretrained",
+        help="the shipped CALNet, or the paper's full-size one (untrained)",
+    )  # fmt: skip
     parser.add_argument("--out", default="results/bench-survey")
     parser.add_argument("--keep", action="store_true", help="keep the mirror and results")
     args = parser.parse_args()
@@ -226,12 +249,23 @@ def main() -> None:
         shutil.rmtree(out / "results")
     simulate_s = simulate(out / "mirror", args.stars, args.small, args.cores)
     ffi_sources = ffi_sector(out / "mirror" / "files")
-    save_model(out / "model" / "model.keras")
+    if args.model == "full":
+        model_path = str(out / "model" / "model.keras")
+        save_model(Path(model_path))
+        model_text = (
+            f"the paper's full-size CALNet ({parameters(Path(model_path))}; untrained, "
+            "seeded: inference costs the same whatever the weights), from its ONNX export "
+            "(one job per model, not per sector; not counted)"
+        )
+    else:
+        model_path = "pretrained"
+        model_text = (
+            f"the pretrained CALNet ({parameters(pretrained_model('keras'))}), from the "
+            "ONNX file that ships with it"
+        )
     load = os.getloadavg()
     with MirrorServer(str(out / "mirror" / "files"), str(out / "mirror")) as server:
-        wall_s = run_workflow(
-            out, server, out / "model" / "model.keras", args.cores, args.chunk_size
-        )
+        wall_s = run_workflow(out, server, model_path, args.cores, args.chunk_size)
     load = [max(a, b) for a, b in zip(load, os.getloadavg(), strict=True)]
     results = out / "results"
     bench = read_benchmarks(results)
@@ -268,17 +302,19 @@ def main() -> None:
         f"2-minute ones took {simulate_s:.0f} s (not part of a survey). Downloads come "
         "from a loopback server, so their speed says nothing about MAST. Per job: "
         "snakemake's `benchmark:` files (peak RSS of the job's process tree, sampled every "
-        "second for the first 30 s, then every 30 s). CALNet full size (8.73 M "
-        "parameters), scored with the workflow's defaults: ONNX Runtime on the CPU, batches "
-        f"of {_default_batch_size()} (micro-batches of {MICRO_BATCH} segments per core), "
-        "from the model's ONNX export: infer jobs never import TensorFlow. The export (one "
-        "job per model, not per sector) is not counted.",
+        f"second for the first 30 s, then every 30 s). Scored with {model_text}, with "
+        "the workflow's defaults: ONNX Runtime on the CPU, batches "
+        f"of {_default_batch_size()} (micro-batches of {MICRO_BATCH} segments per core): "
+        "infer jobs never import TensorFlow.",
     )
 
     memory_rows = []
     for stage in STAGES:
         peaks = [max(j["max_rss"] for j in bench[(stage, *keys[s])]) for s in ("small", "big")]
-        memory_rows.append([stage, *(f"{p:.0f}" for p in peaks), f"{peaks[1] / peaks[0]:.2f}"])
+        sampled = all(p >= UNSAMPLED_MB for p in peaks)
+        memory_rows.append(
+            [stage, *map(_megabytes, peaks), f"{peaks[1] / peaks[0]:.2f}" if sampled else "-"]
+        )
     record(
         "Peak memory per job against sector size (bench/survey.py)",
         [
@@ -291,7 +327,8 @@ def main() -> None:
         f"Peak RSS of the largest job of each stage, chunks of {args.chunk_size} light "
         f"curves. A sector {counts['big'][0] / counts['small'][0]:.0f} times larger gives "
         "per-chunk jobs of the same size; only `threshold` (one per sector, a CSV "
-        "concatenation, under a second: its RSS is sampled once) reads the whole sector.",
+        "concatenation, under a second: its RSS is sampled once, or not at all: -) reads "
+        "the whole sector.",
     )
 
     ffi_survey = args.ffi_sectors * args.ffi_per_sector
