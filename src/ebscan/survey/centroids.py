@@ -185,21 +185,22 @@ def in_eclipse(
     where a circular orbit's undetected secondary would be. A secondary so wide that
     its window would span half the orbit or more is no eclipse but the broad light of
     reflection that a Gaussian took up (TIC 32150630: 0.7 of the orbit wide, and no
-    cadence was left out of eclipse): the primary's width stands for its own.
+    cadence was left out of eclipse): the primary's width stands for its own
+    (:func:`ebscan.survey.periods.secondary_or_primary_width`).
     """
-    if np.isfinite(period):
-        distance = np.abs((time - t0 + 0.5 * period) % period - 0.5 * period)
-        if not np.isfinite(secondary_phase):
-            secondary_phase, secondary_half_width = 0.5, half_width
-        if not 4 * secondary_half_width < 0.5 * period:
-            secondary_half_width = half_width
-        secondary = np.abs((time - t0 - (secondary_phase - 0.5) * period) % period - 0.5 * period)
-        away = (distance > 2 * half_width) & (secondary > 2 * secondary_half_width)
-        return distance < 0.5 * half_width, away
-    else:
+    if not np.isfinite(period):
         minima = np.asarray(eclipse_times, dtype=float)
         distance = np.min(np.abs(time[:, None] - minima[None, :]), axis=1)
-    return distance < 0.5 * half_width, distance > 2 * half_width
+        return distance < 0.5 * half_width, distance > 2 * half_width
+    from ebscan.survey.periods import secondary_or_primary_width
+
+    distance = np.abs((time - t0 + 0.5 * period) % period - 0.5 * period)
+    if not np.isfinite(secondary_phase):
+        secondary_phase, secondary_half_width = 0.5, half_width
+    secondary_half_width = secondary_or_primary_width(half_width, secondary_half_width, period)
+    secondary = np.abs((time - t0 - (secondary_phase - 0.5) * period) % period - 0.5 * period)
+    away = (distance > 2 * half_width) & (secondary > 2 * secondary_half_width)
+    return distance < 0.5 * half_width, away
 
 
 def centroid_test(

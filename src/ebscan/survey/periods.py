@@ -618,6 +618,17 @@ def remove_variability(
     return residual - running_median(time, residual, TREND_WINDOW)
 
 
+def secondary_or_primary_width(primary: float, secondary: float, period: float = 1.0) -> float:
+    """The secondary's half width where it is an eclipse's, else the primary's.
+
+    An unknown width (NaN), or one so wide that twice it either side of the secondary
+    would span half the orbit (``period``, in the widths' unit), is no eclipse's: a
+    Gaussian fit takes up the broad light of reflection so (TIC 32150630: 0.7 of the
+    orbit wide).
+    """
+    return secondary if 4 * secondary < 0.5 * period else primary
+
+
 def out_of_eclipse(time: np.ndarray, ephemeris: Ephemeris) -> np.ndarray:
     """Cadences farther than an eclipse's full width at half depth from the centre of
     every primary and secondary eclipse of ``ephemeris``.
@@ -634,12 +645,11 @@ def out_of_eclipse(time: np.ndarray, ephemeris: Ephemeris) -> np.ndarray:
     variables): what is left would be too little to fold.
     """
     keep = np.ones(len(time), dtype=bool)
-    primary = 2 * ephemeris.primary_half_width
-    windows = [(0.0, primary)]
+    primary = ephemeris.primary_half_width
+    windows = [(0.0, 2 * primary)]
     if np.isfinite(ephemeris.secondary_phase):
-        secondary = 2 * ephemeris.secondary_half_width
-        # A secondary of no measured width, or too broad for an eclipse: the primary's.
-        windows.append((ephemeris.secondary_phase, secondary if secondary < 0.25 else primary))
+        secondary = secondary_or_primary_width(primary, ephemeris.secondary_half_width)
+        windows.append((ephemeris.secondary_phase, 2 * secondary))
     if not np.isfinite(ephemeris.period) or not sum(2 * w for _, w in windows) < 0.5:
         return keep
     for centre, window in windows:
