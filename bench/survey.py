@@ -104,22 +104,30 @@ def _megabytes(peak_rss: float) -> str:
     return f"{peak_rss:.0f}" if peak_rss >= UNSAMPLED_MB else "-"
 
 
-def parameters(path: Path) -> str:
-    """``"8.73 M parameters"`` of a saved Keras model."""
-    from ebscan.models import load_model
-
-    return f"{load_model(path).count_params() / 1e6:.2f} M parameters"
+def parameters(count: int) -> str:
+    """``"8.73 M parameters"``."""
+    return f"{count / 1e6:.2f} M parameters"
 
 
-def save_model(path: Path) -> None:
-    """A full-size CALNet with seeded initial weights, saved as the workflow loads it."""
+def save_model(path: Path) -> int:
+    """A full-size CALNet with seeded initial weights, saved as the workflow loads it;
+    returns its number of parameters."""
     import keras
 
     from ebscan.models import build
 
     keras.utils.set_random_seed(0)
     path.parent.mkdir(parents=True, exist_ok=True)
-    build("calnet").save(path)
+    model = build("calnet")
+    model.save(path)
+    return model.count_params()
+
+
+def pretrained_parameters() -> int:
+    """The number of parameters of the pretrained CALNet."""
+    from ebscan.models import load_model
+
+    return load_model(pretrained_model("keras")).count_params()
 
 
 def run_workflow(out: Path, server: MirrorServer, model: str, cores: int, chunk: int) -> float:
@@ -251,16 +259,16 @@ def main() -> None:
     ffi_sources = ffi_sector(out / "mirror" / "files")
     if args.model == "full":
         model_path = str(out / "model" / "model.keras")
-        save_model(Path(model_path))
+        count = save_model(Path(model_path))
         model_text = (
-            f"the paper's full-size CALNet ({parameters(Path(model_path))}; untrained, "
+            f"the paper's full-size CALNet ({parameters(count)}; untrained, "
             "seeded: inference costs the same whatever the weights), from its ONNX export "
             "(one job per model, not per sector; not counted)"
         )
     else:
         model_path = "pretrained"
         model_text = (
-            f"the pretrained CALNet ({parameters(pretrained_model('keras'))}), from the "
+            f"the pretrained CALNet ({parameters(pretrained_parameters())}), from the "
             "ONNX file that ships with it"
         )
     load = os.getloadavg()

@@ -624,3 +624,50 @@ def test_eclipse_shorter_than_a_cadence_is_not_hidden_under_itself():
         search = search_period(TIME_30MIN, flux_30min(binary, 1e-3, seed))
         assert search.period == pytest.approx(binary.period, rel=1e-3)
         assert np.isnan(search.variability_period)
+
+
+def test_characterise_gives_the_centroid_test_each_eclipse_window(tmp_path, monkeypatch):
+    """From a SPOC-like file of an eccentric binary, ``characterise`` hands the centroid
+    test the measured primary half width, and the secondary's phase counted from T0 and
+    its own half width (days): within 0.005 of phase and 15% of the model's (whose
+    secondary is 0.64 of the orbit after the primary and 1.6 times as long)."""
+    import fitsio
+
+    import ebscan.survey.centroids as centroids
+    from ebscan.survey.candidates import characterise
+
+    binary = replace(BINARIES["eccentric"], eccentricity=0.3, omega=45.0)
+    truth = eclipse_geometry(binary)
+    rng = np.random.default_rng(5)
+    table = np.zeros(
+        TIME.size,
+        dtype=[(n, "f8") for n in ("TIME", "PDCSAP_FLUX", "MOM_CENTR1", "MOM_CENTR2")]
+        + [("QUALITY", "i4")],
+    )
+    table["TIME"], table["PDCSAP_FLUX"] = TIME, 1e4 * observe(binary)
+    table["MOM_CENTR1"] = 500 + rng.normal(0, 0.002, TIME.size)
+    table["MOM_CENTR2"] = 800 + rng.normal(0, 0.002, TIME.size)
+    path = tmp_path / "eccentric_lc.fits"
+    with fitsio.FITS(path, "rw") as fits:
+        fits.write(None, header={"SECTOR": 5, "TICID": 123})
+        fits.write(table, extname="LIGHTCURVE")
+    calls = []
+    real = centroids.centroid_test
+
+    def spy(*args, **kwargs):
+        calls.append((args, kwargs))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(centroids, "centroid_test", spy)
+    result = characterise([str(path)])
+    [(args, kwargs)] = calls
+    _, t0, period, half_width, _ = args
+    assert period == pytest.approx(binary.period, rel=1e-4)
+    assert abs(((t0 - binary.t0) / period + 0.5) % 1 - 0.5) < 0.002
+    assert half_width == pytest.approx(0.5 * truth.primary_width * period, rel=0.15)
+    assert kwargs["secondary_phase"] == pytest.approx(truth.secondary_phase, abs=0.005)
+    assert kwargs["secondary_half_width"] == pytest.approx(
+        0.5 * truth.secondary_width * period, rel=0.15
+    )
+    assert not result.centroid_tests[5].blend
+    assert result.columns["flag_blend"] == 0

@@ -92,6 +92,8 @@ CLASSES = {
 }
 #: Class of a catalogued EB whose eclipses this sector does not show.
 HIDDEN_EB = "EB, eclipses not visible"
+#: Class of the light curves the recipe simulates from scratch.
+SIMULATED_CLASS = "simulated"
 
 IMPOSTORS = ("planet_transit", "rotator", "delta_scuti", "gamma_doradus", "rr_lyrae", "flare_star")
 EB_SUBTYPES = tuple(EB_MORPHOLOGY)
@@ -376,7 +378,7 @@ def examples(config: RecipeConfig, real: list[dict]) -> list[Example]:
         host = f"simulated:{tic}:{sector}"
         signal = signals[rng.integers(len(signals))]
         out.append(
-            Example(f"{host}:{signal or 'none'}", role, host, "simulated", 2.0, False, signal)
+            Example(f"{host}:{signal or 'none'}", role, host, SIMULATED_CLASS, 2.0, False, signal)
         )
     return out
 
@@ -508,7 +510,7 @@ def build_shards(
 
 def _is_real(row: dict) -> bool:
     """A real light curve as it is: nothing injected, not simulated."""
-    return row["signal"] == "" and row["host_class"] != "simulated"
+    return row["signal"] == "" and row["host_class"] != SIMULATED_CLASS
 
 
 def read_examples(table: Path) -> list[dict]:
