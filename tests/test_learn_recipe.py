@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -158,6 +159,19 @@ def test_a_work_folder_serves_only_the_settings_it_was_made_with(config, tmp_pat
         main(["--config", str(tmp_path / "config.yaml"), "--work", str(tmp_path)])
     assert exited.value.code == 2
     assert "was made with other settings (seed);" in capsys.readouterr().err
+
+
+def test_a_record_from_before_a_setting_existed_made_its_old_value(config, tmp_path):
+    """A work folder recorded before ``real_repeats`` existed used each real segment
+    once: it serves ``real_repeats: 1`` and no other value."""
+    claim_work(replace(config, real_repeats=1), tmp_path)
+    record = tmp_path / "recipe.json"
+    old = json.loads(record.read_text())
+    del old["real_repeats"]
+    record.write_text(json.dumps(old))
+    claim_work(replace(config, real_repeats=1), tmp_path)
+    with pytest.raises(ValueError, match=r"other settings \(real_repeats\)"):
+        claim_work(replace(config, real_repeats=3), tmp_path)
 
 
 def test_a_work_folder_of_unrecorded_settings_is_refused(config, tmp_path):

@@ -195,6 +195,9 @@ class RecipeConfig:
 _SPEED_SETTINGS = ("jobs",)
 #: What the recipe writes into a work folder and reuses on a rerun.
 _PRODUCTS = ("examples.csv", "model", "evaluation")
+#: Settings added after work folders began recording theirs, each with the value that
+#: does what the recipe did before it (a record without the setting made that).
+_ADDED_SETTINGS = {"real_repeats": 1}
 
 
 def claim_work(config: RecipeConfig, work: Path) -> None:
@@ -206,7 +209,8 @@ def claim_work(config: RecipeConfig, work: Path) -> None:
     Raises
     ------
     ValueError
-        If ``work`` was made with other settings (naming them; ``jobs`` may differ), or
+        If ``work`` was made with other settings (naming them; ``jobs`` may differ; a
+        record without a setting of :data:`_ADDED_SETTINGS` made its old value), or
         holds products but no record of their settings (a folder of an ebscan from
         before the record).
     """
@@ -214,7 +218,7 @@ def claim_work(config: RecipeConfig, work: Path) -> None:
     settings["shared"] = os.path.abspath(settings["shared"])
     record = work / "recipe.json"
     if record.exists():
-        recorded_settings = json.loads(record.read_text())
+        recorded_settings = {**_ADDED_SETTINGS, **json.loads(record.read_text())}
         changed = sorted(
             key
             for key in settings.keys() | recorded_settings.keys()
