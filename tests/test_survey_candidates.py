@@ -24,6 +24,7 @@ from ebscan.survey.periods import (
     Ephemeris,
     _Eclipse,
     alternate,
+    box_beyond_smooth_sigma,
     detrend,
     fold_roughness,
     folded_profile,
@@ -671,3 +672,53 @@ def test_characterise_gives_the_centroid_test_each_eclipse_window(tmp_path, monk
     )
     assert not result.centroid_tests[5].blend
     assert result.columns["flag_blend"] == 0
+
+
+def test_box_beyond_smooth_sigma_measures_a_dip_and_not_a_smooth_minimum():
+    """A 2-ppt box (0.1 d every 2.5 d) beside a 1% sinusoid in 1 ppt of white noise:
+    over 200 noise draws the statistic scatters by 1 (its standard error is right) about
+    at least 0.85 of depth / (noise / sqrt(cadences in the box)), what the box alone
+    would give; a box over the minimum of spots (a fundamental and its harmonic) and no
+    dip stands within 3 standard errors."""
+    rng = np.random.default_rng(7)
+    period = 2.5
+    in_box = ((TIME - 1000.4) / period) % 1.0 < 0.1 / period
+    smooth = 0.01 * np.sin(2 * np.pi * TIME / period) + 0.003 * np.cos(4 * np.pi * TIME / period)
+    draws = [
+        box_beyond_smooth_sigma(
+            TIME, smooth - 2e-3 * in_box + rng.normal(0, 1e-3, TIME.size), period, in_box
+        )
+        for _ in range(200)
+    ]
+    assert np.std(draws) == pytest.approx(1.0, abs=0.15)
+    alone = 2e-3 / (1e-3 / np.sqrt(in_box.sum()))
+    assert 0.85 * alone < np.mean(draws) < alone
+    phase = (TIME / period) % 1.0
+    at_minimum = np.abs(phase - phase[np.argmin(smooth)]) < 0.02
+    noise = rng.normal(0, 1e-3, TIME.size)
+    assert abs(box_beyond_smooth_sigma(TIME, smooth + noise, period, at_minimum)) < 3
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_spots_left_by_the_eclipses_fold_are_not_hidden_eclipses(seed, monkeypatch):
+    """Twins of 1.9 d (2.9%-deep eclipses, the strongest fold at 30 minutes) on a star
+    with 5-ppt spots of 2.03 d in 2 ppt of noise: the box search in what the
+    eclipses' fold leaves fits a box into the spots' minima (BLS alone takes it), but
+    the box does not stand beside a smooth curve, and the period stays the orbit's."""
+    import ebscan.survey.periods as periods
+
+    time = np.arange(1000.0, 1027.0, 30 / 1440)
+    time = time[(time < 1013.0) | (time > 1014.0)]
+    binary = Binary(
+        period=1.9, t0=1000.3, radius_1=0.1, radius_2=0.1,
+        surface_brightness_ratio=1.0, inclination=86.0, third_light=0.9,
+    )  # fmt: skip
+    spots = 0.005 * np.sin(2 * np.pi * time / 2.03) + 0.0015 * np.sin(4 * np.pi * time / 2.03 + 1)
+    rng = np.random.default_rng(seed)
+    flux = (
+        binary_flux(binary, time, exposure_days=30 / 1440) + spots + rng.normal(0, 2e-3, time.size)
+    )
+    assert periods.hidden_eclipses(time, flux - 1, 0.95, 13.0) is None
+    assert search_period(time, flux).period == pytest.approx(1.9, rel=1e-3)
+    monkeypatch.setattr(periods, "BOX_BEYOND_SMOOTH_SIGMA", -np.inf)
+    assert periods.hidden_eclipses(time, flux - 1, 0.95, 13.0) == pytest.approx(2.03, rel=0.01)

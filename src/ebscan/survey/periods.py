@@ -132,6 +132,15 @@ BOX_RELATED_RATIOS = (
 BOX_MAX_DUTY = 0.1
 #: The box search looks at no more than this much baseline (d), the densest stretch.
 BOX_MAX_SPAN = 100.0
+#: A box that the search finds must also stay this many standard errors deep when
+#: fitted together with a smooth curve at its period (:data:`SMOOTH_HARMONICS`
+#: harmonics): an eclipse is a dip that no smooth curve makes, while BLS also fits
+#: boxes into the minima of spots or a pulsation. A fixed hypothesis now (the period,
+#: phase and duration are the search's), so the usual 5 standard errors of a
+#: detection, with the noise of the joint fit's residuals (red noise included).
+BOX_BEYOND_SMOOTH_SIGMA = 5.0
+#: Harmonics of the smooth curve: a spotted star's fundamental and first harmonic.
+SMOOTH_HARMONICS = 2
 
 
 @dataclass(frozen=True)
@@ -667,7 +676,8 @@ def hidden_eclipses(
     the densest stretch of at most :data:`BOX_MAX_SPAN` days). Eclipses that the fold
     of a stronger signal (a pulsation, spots) hides stand out there; a box signal of
     :data:`BOX_SNR` standard errors, in narrow boxes (:data:`BOX_MAX_DUTY`), at a
-    period unrelated to ``spacing``, is them.
+    period unrelated to ``spacing``, that stays :data:`BOX_BEYOND_SMOOTH_SIGMA` deep
+    beside a smooth curve at its period (:func:`box_beyond_smooth_sigma`), is them.
     """
     from astropy.timeseries import BoxLeastSquares
 
@@ -684,7 +694,8 @@ def hidden_eclipses(
         return None
     step = min(BOX_DURATIONS) / (3 * span * BOX_MIN_PERIOD)
     trials = np.sort(1 / np.arange(1 / longest, 1 / BOX_MIN_PERIOD, step))
-    result = BoxLeastSquares(time, residual).power(trials, list(BOX_DURATIONS))
+    bls = BoxLeastSquares(time, residual)
+    result = bls.power(trials, list(BOX_DURATIONS))
     best = int(np.argmax(result.power))
     period, depth, duration = (
         float(x[best]) for x in (result.period, result.depth, result.duration)
@@ -694,7 +705,31 @@ def hidden_eclipses(
     ratio = period / spacing
     related = any(abs(ratio / r - 1) < BOX_HARMONIC_TOLERANCE for r in BOX_RELATED_RATIOS)
     narrow = duration / period < BOX_MAX_DUTY
-    return period if snr > BOX_SNR and narrow and not related else None
+    if not (snr > BOX_SNR and narrow and not related):
+        return None
+    in_box = bls.transit_mask(time, period, duration, float(result.transit_time[best]))
+    beyond_smooth = box_beyond_smooth_sigma(time, residual, period, in_box)
+    return period if beyond_smooth > BOX_BEYOND_SMOOTH_SIGMA else None
+
+
+def box_beyond_smooth_sigma(
+    time: np.ndarray, flux: np.ndarray, period: float, in_box: np.ndarray
+) -> float:
+    """Depth of a box, in standard errors, fitted together with a smooth periodic curve.
+
+    Least squares of ``flux`` on a constant, the box (1 at the cadences ``in_box``) and
+    :data:`SMOOTH_HARMONICS` harmonics of ``period``; the standard error from the
+    residuals of that fit. A dip below the smooth curve is positive.
+    """
+    phase = 2 * np.pi * time / period
+    harmonics = [f(k * phase) for k in range(1, SMOOTH_HARMONICS + 1) for f in (np.cos, np.sin)]
+    design = np.column_stack([np.ones_like(time), in_box.astype(np.float64), *harmonics])
+    coefficients, rss, rank, _ = np.linalg.lstsq(design, flux, rcond=None)
+    if rank < design.shape[1] or len(time) <= rank:
+        return 0.0
+    variance = float(rss[0]) / (len(time) - rank)
+    covariance = np.linalg.inv(design.T @ design) * variance
+    return float(-coefficients[1] / np.sqrt(covariance[1, 1]))
 
 
 #: An eclipse is seen when its depth reaches this fraction of the folded depth.
