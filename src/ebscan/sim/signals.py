@@ -62,6 +62,15 @@ def rotator(rng, time, exposure_days=0.0):
     """Spots on a rotating star: two harmonics whose amplitude and phase drift as spots evolve."""
     period = float(np.exp(rng.uniform(np.log(0.3), np.log(25.0))))
     amplitude = float(np.exp(rng.uniform(np.log(3e-4), np.log(0.05))))
+    return spot_modulation(rng, time, period, amplitude), period
+
+
+def spot_modulation(
+    rng: np.random.Generator, time: np.ndarray, period: float, amplitude: float
+) -> np.ndarray:
+    """Relative flux of spots rotating at ``period``: a fundamental of ``amplitude`` and
+    a first harmonic of 0.1-0.6 of it, whose amplitudes and phases drift as the spots
+    evolve over 0.5-4 rotations (drawn from ``rng``)."""
     evolution = rng.uniform(0.5, 4.0) * period  # spot lifetime
     nodes = np.arange(np.nanmin(time) - evolution, np.nanmax(time) + 2 * evolution, evolution)
     # Amplitudes and phases of each harmonic drift smoothly between random nodes.
@@ -70,7 +79,7 @@ def rotator(rng, time, exposure_days=0.0):
     spots = (1 + 0.3 * drift[0]) * np.sin(phase + 0.5 * drift[1]) + rng.uniform(0.1, 0.6) * (
         1 + 0.3 * drift[2]
     ) * np.sin(2 * phase + 0.5 * drift[3] + rng.uniform(0, 2 * np.pi))
-    return 1.0 + amplitude * spots, period
+    return 1.0 + amplitude * spots
 
 
 def _modes(rng, time, frequencies, amplitudes):
