@@ -168,11 +168,13 @@ def simulated(n: int = 38, seed: int = 40, spots: str | None = None) -> list[dic
     noise, seeded: where the truth is known exactly, how the period errors hold it.
 
     ``spots`` adds evolving spots (:func:`ebscan.sim.signals.spot_modulation`) of 1-50
-    ppt (log-uniform, at most the primary eclipse's depth) to the same binaries:
-    ``"synchronized"`` rotating with the orbit (1% scatter), as in close binaries, or
-    ``"unsynchronized"`` at 0.3-10 d (log-uniform), as on a slower rotator or a
-    blended neighbour.
+    ppt semi-amplitude (log-uniform, at most the primary eclipse's depth) to the same
+    binaries: ``"synchronized"`` rotating with the orbit (1% scatter), as in close
+    binaries, or ``"unsynchronized"`` at 0.3-10 d (log-uniform), as on a slower rotator
+    or a blended neighbour.
     """
+    if spots not in (None, "synchronized", "unsynchronized"):
+        raise ValueError(f"spots must be synchronized or unsynchronized, not {spots!r}")
     from ebscan.sim.eclipses import Binary, binary_flux, eclipse_geometry
     from ebscan.sim.signals import spot_modulation
 
@@ -401,8 +403,8 @@ def main() -> None:
             "95% and 99.7% there; the catalogued periods are taken as exact).",
             "Simulated: the physical EB model in one sector with a one-day gap (T0",
             "against the true one), where the truth is exact; with spots: the same",
-            "binaries and evolving spots of 1-50 ppt (at most the primary's depth),",
-            "rotating with the orbit (1% scatter) or at 0.3-10 d.",
+            "binaries and evolving spots of 1-50 ppt semi-amplitude (at most the",
+            "primary's depth), rotating with the orbit (1% scatter) or at 0.3-10 d.",
             "",
             "Not right (with the period of Justesen & Albrecht 2021, who model both",
             "eclipses of each light curve, where they list a 2-minute star):",

@@ -264,3 +264,17 @@ def test_a_bulk_script_without_the_sector_fails(tmp_path, capsys):
         assert [row["filename"] for row in read_manifest(out)] == [s1]
         rows, skipped = sector_manifest(1, script, tics=[5])
         assert rows == [] and skipped["TIC not asked for"] == 1
+
+
+def test_rotator_draws_what_it_drew_before_spot_modulation_was_its_own_function():
+    """The rotator impostor's period and spots for a fixed seed, as the recipe's
+    training examples have them (values from the code before the refactor): the shipped
+    model's recipe reruns bit for bit only while these stay."""
+    from ebscan.sim.signals import rotator
+
+    time = np.arange(0.0, 27.0, 0.02)
+    flux, period = rotator(np.random.default_rng(3), time)
+    assert period == 0.4381650983163766
+    np.testing.assert_array_equal(
+        flux[[0, 500, 1000]], [1.0005762363248993, 0.9996412690539161, 0.9987935551428653]
+    )

@@ -68,9 +68,26 @@ def rotator(rng, time, exposure_days=0.0):
 def spot_modulation(
     rng: np.random.Generator, time: np.ndarray, period: float, amplitude: float
 ) -> np.ndarray:
-    """Relative flux of spots rotating at ``period``: a fundamental of ``amplitude`` and
-    a first harmonic of 0.1-0.6 of it, whose amplitudes and phases drift as the spots
-    evolve over 0.5-4 rotations (drawn from ``rng``)."""
+    """Relative flux of evolving spots on a rotating star.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        Draws the spots' lifetime (0.5-4 rotations), the drifts of the amplitudes and
+        phases between lifetimes, and the first harmonic's share and phase.
+    time : numpy.ndarray
+        Times (d).
+    period : float
+        Rotation period (d).
+    amplitude : float
+        Semi-amplitude of the fundamental (relative flux); the first harmonic's is
+        0.1-0.6 of it, and both drift by about 30%.
+
+    Returns
+    -------
+    numpy.ndarray
+        Relative flux, 1 without spots.
+    """
     evolution = rng.uniform(0.5, 4.0) * period  # spot lifetime
     nodes = np.arange(np.nanmin(time) - evolution, np.nanmax(time) + 2 * evolution, evolution)
     # Amplitudes and phases of each harmonic drift smoothly between random nodes.
