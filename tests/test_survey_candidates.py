@@ -627,32 +627,38 @@ def test_eclipse_shorter_than_a_cadence_is_not_hidden_under_itself():
         assert np.isnan(search.variability_period)
 
 
+def write_spoc_like(path, flux: np.ndarray, seed: int = 5):
+    """A SPOC-like light-curve file of ``flux`` at :data:`TIME` (sector 5), with
+    centroids that stay put but for 2 millipixels of jitter (seeded)."""
+    import fitsio
+
+    rng = np.random.default_rng(seed)
+    table = np.zeros(
+        TIME.size,
+        dtype=[(n, "f8") for n in ("TIME", "PDCSAP_FLUX", "MOM_CENTR1", "MOM_CENTR2")]
+        + [("QUALITY", "i4")],
+    )
+    table["TIME"], table["PDCSAP_FLUX"] = TIME, 1e4 * flux
+    table["MOM_CENTR1"] = 500 + rng.normal(0, 0.002, TIME.size)
+    table["MOM_CENTR2"] = 800 + rng.normal(0, 0.002, TIME.size)
+    with fitsio.FITS(path, "rw") as fits:
+        fits.write(None, header={"SECTOR": 5, "TICID": 123})
+        fits.write(table, extname="LIGHTCURVE")
+    return path
+
+
 def test_characterise_gives_the_centroid_test_each_eclipse_window(tmp_path, monkeypatch):
     """From a SPOC-like file of an eccentric binary, ``characterise`` hands the centroid
     test the measured primary half width, and the secondary's phase counted from T0 (put
     0.015 of the orbit after the primary's centre) and its own half width (days): within
     0.005 of phase and 15% of the model's (whose secondary is 0.64 of the orbit after
     the primary and 1.6 times as long)."""
-    import fitsio
-
     import ebscan.survey.centroids as centroids
     from ebscan.survey.candidates import characterise
 
     binary = replace(BINARIES["eccentric"], eccentricity=0.3, omega=45.0)
     truth = eclipse_geometry(binary)
-    rng = np.random.default_rng(5)
-    table = np.zeros(
-        TIME.size,
-        dtype=[(n, "f8") for n in ("TIME", "PDCSAP_FLUX", "MOM_CENTR1", "MOM_CENTR2")]
-        + [("QUALITY", "i4")],
-    )
-    table["TIME"], table["PDCSAP_FLUX"] = TIME, 1e4 * observe(binary)
-    table["MOM_CENTR1"] = 500 + rng.normal(0, 0.002, TIME.size)
-    table["MOM_CENTR2"] = 800 + rng.normal(0, 0.002, TIME.size)
-    path = tmp_path / "eccentric_lc.fits"
-    with fitsio.FITS(path, "rw") as fits:
-        fits.write(None, header={"SECTOR": 5, "TICID": 123})
-        fits.write(table, extname="LIGHTCURVE")
+    path = write_spoc_like(tmp_path / "eccentric_lc.fits", observe(binary))
     calls = []
     real = centroids.centroid_test
 
@@ -746,3 +752,19 @@ def test_spots_left_by_the_eclipses_fold_are_not_hidden_eclipses(seed, monkeypat
     assert search_period(time, flux).period == pytest.approx(1.9, rel=1e-3)
     monkeypatch.setattr(periods, "BOX_BEYOND_SMOOTH_SIGMA", -np.inf)
     assert periods.hidden_eclipses(time, flux - 1, 0.95, 13.0) == pytest.approx(2.03, rel=0.01)
+
+
+def test_a_star_without_period_or_eclipses_is_characterised(tmp_path):
+    """A quiet star (white noise, centroids): no period, no eclipse times, and no
+    cadence in eclipse for the centroid test, which then has nothing to say; the
+    columns are kept, not lost to an error."""
+    from ebscan.survey.candidates import characterise
+    from ebscan.survey.centroids import in_eclipse
+
+    quiet = 1 + np.random.default_rng(9).normal(0, NOISE, TIME.size)
+    result = characterise([str(write_spoc_like(tmp_path / "quiet_lc.fits", quiet))])
+    assert np.isnan(result.columns["period"]) and result.columns["eclipse_times"] == ""
+    assert result.centroid_tests[5].n_in_eclipse == 0
+    assert np.isnan(result.centroid_tests[5].shift)
+    inside, outside = in_eclipse(TIME, np.nan, np.nan, 0.1)
+    assert not inside.any() and outside.all()

@@ -178,7 +178,7 @@ def in_eclipse(
     """Masks of cadences in the primary eclipses' cores and well outside any eclipse.
 
     In: within half of ``half_width`` (d) of a primary minimum (``t0 + n period``, or
-    one of ``eclipse_times`` when the period is unknown). Out: farther than twice
+    one of ``eclipse_times`` when the period is unknown; none without either). Out: farther than twice
     ``half_width`` from every primary minimum, and than twice ``secondary_half_width``
     (d) from every secondary, ``secondary_phase`` of the orbit after a primary. Where
     no secondary was measured (NaN), phase 0.5 and the primary's width stand for it,
@@ -190,6 +190,8 @@ def in_eclipse(
     """
     if not np.isfinite(period):
         minima = np.asarray(eclipse_times, dtype=float)
+        if minima.size == 0:  # no eclipse known: none to be in
+            return np.zeros(len(time), dtype=bool), np.ones(len(time), dtype=bool)
         distance = np.min(np.abs(time[:, None] - minima[None, :]), axis=1)
         return distance < 0.5 * half_width, distance > 2 * half_width
     from ebscan.survey.periods import secondary_or_primary_width
