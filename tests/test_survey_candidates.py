@@ -768,3 +768,25 @@ def test_a_star_without_period_or_eclipses_is_characterised(tmp_path):
     assert np.isnan(result.centroid_tests[5].shift)
     inside, outside = in_eclipse(TIME, np.nan, np.nan, 0.1)
     assert not inside.any() and outside.all()
+
+
+def test_the_plot_says_what_was_found_without_a_period(tmp_path):
+    """The fold panel of a star without a period names its eclipses and the period's
+    lower bound, or the variability period it folds at, or that nothing was found; a
+    quiet star's plot is written."""
+    from ebscan.survey.candidates import characterise, diagnostic_plot, no_period_title
+
+    nothing = Ephemeris(np.nan, np.nan, np.nan, np.nan, 0, 0, np.nan, np.nan)
+    assert no_period_title(nothing) == "no period and no eclipses found"
+    one = replace(nothing, eclipse_times=(1005.2,), period_lower_bound=13.4)
+    assert no_period_title(one) == "one eclipse; period > 13.40 d"
+    two = replace(nothing, eclipse_times=(1005.2, 1020.4))
+    assert no_period_title(two) == "two eclipses"
+    varying = replace(nothing, variability_period=0.89339)
+    assert no_period_title(varying) == (
+        "no eclipses found; folded at the variability period, 0.8934 d"
+    )
+    quiet = 1 + np.random.default_rng(9).normal(0, NOISE, TIME.size)
+    result = characterise([str(write_spoc_like(tmp_path / "quiet_lc.fits", quiet))])
+    diagnostic_plot(result, "TIC 123", tmp_path / "quiet.png")
+    assert (tmp_path / "quiet.png").stat().st_size > 1000

@@ -289,6 +289,33 @@ def characterise_lightcurves(
     return Characterisation(columns, time, flux, folded, sector, ephemeris, fit, tests)
 
 
+def no_period_title(ephemeris) -> str:
+    """What the diagnostic plot's fold panel says of a star without a period.
+
+    Parameters
+    ----------
+    ephemeris : ebscan.survey.periods.Ephemeris
+        Its period NaN.
+
+    Returns
+    -------
+    str
+        The eclipses seen and the period's lower bound, or the variability period the
+        panel folds at, or that nothing was found.
+    """
+    if ephemeris.eclipse_times:
+        count = len(ephemeris.eclipse_times)
+        seen = {1: "one eclipse", 2: "two eclipses"}.get(count, f"{count} eclipses")
+        bound = ephemeris.period_lower_bound
+        return f"{seen}; period > {bound:.2f} d" if np.isfinite(bound) else seen
+    if np.isfinite(ephemeris.variability_period):
+        return (
+            "no eclipses found; folded at the variability period, "
+            f"{ephemeris.variability_period:.4f} d"
+        )
+    return "no period and no eclipses found"
+
+
 def diagnostic_plot(
     result: Characterisation,
     title: str,
@@ -344,10 +371,14 @@ def diagnostic_plot(
                 fontsize=8,
             )
         axis.set_xlabel("phase", fontsize=8)
+    elif np.isfinite(ephemeris.variability_period):
+        phase = (result.time / ephemeris.variability_period) % 1.0
+        axis.plot(phase, result.flux, ",", color="k")
+        axis.set_xlabel("phase", fontsize=8)
     else:
-        axis.set_title(
-            f"one or two eclipses; period > {ephemeris.period_lower_bound:.2f} d", fontsize=8
-        )
+        axis.set_axis_off()
+    if not np.isfinite(ephemeris.period):
+        axis.set_title(no_period_title(ephemeris), fontsize=8)
     axis.tick_params(labelsize=7)
     if segment is not None:
         from ebscan.lightcurves.periodogram import calnet_period_grid, gls

@@ -178,15 +178,15 @@ def in_eclipse(
     """Masks of cadences in the primary eclipses' cores and well outside any eclipse.
 
     In: within half of ``half_width`` (d) of a primary minimum (``t0 + n period``, or
-    one of ``eclipse_times`` when the period is unknown; none without either). Out: farther than twice
-    ``half_width`` from every primary minimum, and than twice ``secondary_half_width``
-    (d) from every secondary, ``secondary_phase`` of the orbit after a primary. Where
-    no secondary was measured (NaN), phase 0.5 and the primary's width stand for it,
-    where a circular orbit's undetected secondary would be. A secondary so wide that
-    its window would span half the orbit or more is no eclipse but the broad light of
-    reflection that a Gaussian took up (TIC 32150630: 0.7 of the orbit wide, and no
-    cadence was left out of eclipse): the primary's width stands for its own
-    (:func:`ebscan.survey.periods.secondary_or_primary_width`).
+    one of ``eclipse_times`` when the period is unknown; none without either). Out:
+    farther than twice ``half_width`` from every primary minimum, and than twice
+    ``secondary_half_width`` (d) from every secondary, ``secondary_phase`` of the orbit
+    after a primary. Where no secondary was measured (NaN), phase 0.5 and the primary's
+    width stand for it, where a circular orbit's undetected secondary would be. A
+    secondary so wide that its window would span half the orbit or more is no eclipse
+    but the broad light of reflection that a Gaussian took up (TIC 32150630: 0.7 of the
+    orbit wide, and no cadence was left out of eclipse): the primary's width stands for
+    its own (:func:`ebscan.survey.periods.secondary_or_primary_width`).
     """
     if not np.isfinite(period):
         minima = np.asarray(eclipse_times, dtype=float)
