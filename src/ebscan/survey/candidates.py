@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -30,6 +31,9 @@ from ebscan.lightcurves.io import LightCurve, read_lightcurve
 from ebscan.lightcurves.preprocess import kept_segments
 from ebscan.lightcurves.segments import good_cadences
 from ebscan.survey.catalog import with_recorded_paths
+
+if TYPE_CHECKING:
+    from ebscan.survey.periods import Ephemeris
 
 
 @dataclass(frozen=True)
@@ -289,7 +293,7 @@ def characterise_lightcurves(
     return Characterisation(columns, time, flux, folded, sector, ephemeris, fit, tests)
 
 
-def no_period_title(ephemeris) -> str:
+def no_period_title(ephemeris: Ephemeris) -> str:
     """What the diagnostic plot's fold panel says of a star without a period.
 
     Parameters
@@ -371,7 +375,7 @@ def diagnostic_plot(
                 fontsize=8,
             )
         axis.set_xlabel("phase", fontsize=8)
-    elif np.isfinite(ephemeris.variability_period):
+    elif not ephemeris.eclipse_times and np.isfinite(ephemeris.variability_period):
         phase = (result.time / ephemeris.variability_period) % 1.0
         axis.plot(phase, result.flux, ",", color="k")
         axis.set_xlabel("phase", fontsize=8)
