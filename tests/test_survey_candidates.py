@@ -790,3 +790,15 @@ def test_the_plot_says_what_was_found_without_a_period(tmp_path):
     result = characterise([str(write_spoc_like(tmp_path / "quiet_lc.fits", quiet))])
     diagnostic_plot(result, "TIC 123", tmp_path / "quiet.png")
     assert (tmp_path / "quiet.png").stat().st_size > 1000
+
+
+def test_a_file_without_ephemeris_says_why(tmp_path, capsys):
+    """``ebscan score``'s per-file columns of a light curve the search cannot use
+    (constant flux) are empty, and stderr names the file and the reason."""
+    from ebscan.survey.candidates import ephemeris_row
+
+    path = write_spoc_like(tmp_path / "constant_lc.fits", np.ones(TIME.size))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        row = ephemeris_row(str(path))
+    assert row["period"] == "" and row["variability_period"] == ""
+    assert capsys.readouterr().err.startswith(f"no ephemeris: {path}: ")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -599,10 +600,13 @@ def write_catalog(
 def ephemeris_row(path: str, flux_column: str | None = None) -> dict:
     """The ephemeris and geometry columns of one file (``ebscan score``'s per-file output).
 
-    A file that cannot be measured gets empty columns.
+    A file that cannot be measured gets empty columns, and the reason on stderr.
     """
     try:
         columns = characterise([path], flux_column).columns
-    except (LightCurveError, OSError, ValueError):
+    except (LightCurveError, OSError, ValueError) as exc:
+        # A LightCurveError names the file itself.
+        reason = str(exc) if isinstance(exc, LightCurveError) else f"{path}: {exc}"
+        print(f"no ephemeris: {reason}", file=sys.stderr)
         columns = empty_ephemeris()
     return {k: _csv_text(_cell(v, EPHEMERIS_COLUMNS[k])) for k, v in columns.items()}
