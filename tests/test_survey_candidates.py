@@ -768,12 +768,17 @@ def test_a_star_without_period_or_eclipses_is_characterised(tmp_path):
     assert np.isnan(result.centroid_tests[5].shift)
     inside, outside = in_eclipse(TIME, np.nan, np.nan, 0.1)
     assert not inside.any() and outside.all()
+    # An eclipse time that is not a number is no eclipse, and hides none beside it.
+    _, outside = in_eclipse(TIME, np.nan, np.nan, 0.1, (np.nan,))
+    assert outside.all()
+    inside, _ = in_eclipse(TIME, np.nan, np.nan, 0.1, (np.nan, 1005.0))
+    np.testing.assert_array_equal(inside, np.abs(TIME - 1005.0) < 0.05)
 
 
-def test_the_plot_says_what_was_found_without_a_period(tmp_path):
+def test_the_plot_says_what_was_found_without_a_period(tmp_path, monkeypatch):
     """The fold panel of a star without a period names its eclipses and the period's
-    lower bound, or the variability period it folds at, or that nothing was found; a
-    quiet star's plot is written."""
+    lower bound, or the variability period it folds at (only without timed eclipses),
+    or that nothing was found, with no empty axes."""
     from ebscan.survey.candidates import characterise, diagnostic_plot, no_period_title
 
     nothing = Ephemeris(np.nan, np.nan, np.nan, np.nan, 0, 0, np.nan, np.nan)
@@ -786,19 +791,38 @@ def test_the_plot_says_what_was_found_without_a_period(tmp_path):
     assert no_period_title(varying) == (
         "no eclipses found; folded at the variability period, 0.8934 d"
     )
+    import matplotlib.pyplot as plt
+
+    figures = []
+    monkeypatch.setattr(plt, "close", figures.append)
     quiet = 1 + np.random.default_rng(9).normal(0, NOISE, TIME.size)
     result = characterise([str(write_spoc_like(tmp_path / "quiet_lc.fits", quiet))])
-    diagnostic_plot(result, "TIC 123", tmp_path / "quiet.png")
-    assert (tmp_path / "quiet.png").stat().st_size > 1000
+    for ephemeris, drawn in (
+        (nothing, 0), (one, 0), (varying, 1), (replace(varying, eclipse_times=(1005.2,)), 0)
+    ):  # fmt: skip
+        diagnostic_plot(replace(result, ephemeris=ephemeris), "TIC 123", tmp_path / "p.png")
+        fold = figures[-1].axes[1]
+        assert fold.get_title() == no_period_title(ephemeris)
+        assert len(fold.lines) == drawn and fold.axison == bool(drawn)
+    assert (tmp_path / "p.png").stat().st_size > 1000
 
 
-def test_a_file_without_ephemeris_says_why(tmp_path, capsys):
-    """``ebscan score``'s per-file columns of a light curve the search cannot use
-    (constant flux) are empty, and stderr names the file and the reason."""
-    from ebscan.survey.candidates import ephemeris_row
+def test_a_file_without_ephemeris_says_why(tmp_path, capsys, monkeypatch):
+    """``ebscan score``'s per-file columns of a light curve that cannot be measured are
+    empty, and stderr names the file and the reason (once: a LightCurveError names the
+    file itself)."""
+    import ebscan.survey.candidates as candidates
 
-    path = write_spoc_like(tmp_path / "constant_lc.fits", np.ones(TIME.size))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        row = ephemeris_row(str(path))
+    missing = tmp_path / "missing_lc.fits"
+    row = candidates.ephemeris_row(str(missing))
     assert row["period"] == "" and row["variability_period"] == ""
-    assert capsys.readouterr().err.startswith(f"no ephemeris: {path}: ")
+    assert capsys.readouterr().err == (
+        f"no ephemeris: {missing}: cannot open: No such file or directory\n"
+    )
+
+    def unusable(paths, flux_column=None):
+        raise ValueError("too few cadences to search")
+
+    monkeypatch.setattr(candidates, "characterise", unusable)
+    candidates.ephemeris_row("some_lc.fits")
+    assert capsys.readouterr().err == "no ephemeris: some_lc.fits: too few cadences to search\n"

@@ -174,7 +174,7 @@ class Characterisation:
     flux: np.ndarray
     folded: np.ndarray
     sector: np.ndarray
-    ephemeris: object
+    ephemeris: Ephemeris
     fit: object | None
     centroid_tests: dict
 

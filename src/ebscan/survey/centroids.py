@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import fitsio
@@ -171,7 +172,7 @@ def in_eclipse(
     t0: float,
     period: float,
     half_width: float,
-    eclipse_times=(),
+    eclipse_times: Sequence[float] = (),
     secondary_phase: float = np.nan,
     secondary_half_width: float = np.nan,
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -190,6 +191,7 @@ def in_eclipse(
     """
     if not np.isfinite(period):
         minima = np.asarray(eclipse_times, dtype=float)
+        minima = minima[np.isfinite(minima)]
         if minima.size == 0:  # no eclipse known: none to be in
             return np.zeros(len(time), dtype=bool), np.ones(len(time), dtype=bool)
         distance = np.min(np.abs(time[:, None] - minima[None, :]), axis=1)
@@ -210,7 +212,7 @@ def centroid_test(
     t0: float,
     period: float,
     half_width: float,
-    eclipse_times=(),
+    eclipse_times: Sequence[float] = (),
     trend_window: float = 1.0,
     secondary_phase: float = np.nan,
     secondary_half_width: float = np.nan,
@@ -226,7 +228,8 @@ def centroid_test(
     half_width : float
         Half the primary eclipse's duration (d).
     eclipse_times : sequence of float
-        Times of the eclipses when the period is unknown.
+        Times of the eclipses when the period is unknown. Without either, no cadence
+        is in eclipse and the test is empty (NaN, ``n_in_eclipse`` 0).
     trend_window : float
         Slow centroid motion (pointing drift, velocity aberration) is removed with a
         running median over this many days.
