@@ -820,6 +820,12 @@ def test_a_file_without_ephemeris_says_why(tmp_path, capsys, monkeypatch):
         f"no ephemeris: {missing}: cannot open: No such file or directory\n"
     )
 
+    constant = write_spoc_like(tmp_path / "constant_lc.fits", np.ones(TIME.size))
+    candidates.ephemeris_row(str(constant))
+    assert capsys.readouterr().err == (
+        f"no ephemeris: {constant}: constant flux: no signal to search for a period\n"
+    )
+
     def unusable(paths, flux_column=None):
         raise ValueError("too few cadences to search")
 

@@ -536,6 +536,11 @@ def search_period(
     -------
     PeriodSearch
 
+    Raises
+    ------
+    ValueError
+        If the flux is constant.
+
     Examples
     --------
     >>> import numpy as np
@@ -553,6 +558,8 @@ def search_period(
     span = float(time[-1] - time[0])
     max_period = max_period or span / 2
     binned_time, binned_flux = bin_series(time, flux - np.median(flux), SEARCH_CADENCE)
+    if not np.ptp(binned_flux) > 0:
+        raise ValueError("constant flux: no signal to search for a period")
     bins = int(np.clip(len(binned_time) / 20, 50, 500))
     peaks = periodogram_peaks(binned_time, binned_flux, MIN_PERIOD, max_period)
     trials = sorted({k * p for p in peaks for k in range(1, HARMONICS + 1) if k * p <= max_period})
