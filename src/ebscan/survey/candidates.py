@@ -36,6 +36,10 @@ from ebscan.survey.catalog import with_recorded_paths
 if TYPE_CHECKING:
     from ebscan.survey.periods import Ephemeris
 
+#: What measuring a star raises on data it cannot use: a file it cannot read, or a
+#: light curve the period search cannot use (ValueError: constant flux, a few cadences).
+UNMEASURABLE = (LightCurveError, OSError, ValueError)
+
 
 @dataclass(frozen=True)
 class Column:
@@ -437,8 +441,7 @@ def _details(job: tuple[dict, str | None, PreprocessConfig]) -> dict:
                 segment,
             )
             details["plot"] = f"{Path(plots_dir).name}/{name}"
-    except (LightCurveError, OSError, ValueError) as exc:
-        # ValueError: data the search cannot use (constant flux, a few cadences).
+    except UNMEASURABLE as exc:
         print(f"TIC {tic}: no ephemeris or plot ({exc})")
     return details
 
@@ -604,7 +607,7 @@ def ephemeris_row(path: str, flux_column: str | None = None) -> dict:
     """
     try:
         columns = characterise([path], flux_column).columns
-    except (LightCurveError, OSError, ValueError) as exc:
+    except UNMEASURABLE as exc:
         # A LightCurveError names the file itself.
         reason = str(exc) if isinstance(exc, LightCurveError) else f"{path}: {exc}"
         print(f"no ephemeris: {reason}", file=sys.stderr)

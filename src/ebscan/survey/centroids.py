@@ -183,11 +183,10 @@ def in_eclipse(
     farther than twice ``half_width`` from every primary minimum, and than twice
     ``secondary_half_width`` (d) from every secondary, ``secondary_phase`` of the orbit
     after a primary. Where no secondary was measured (NaN), phase 0.5 and the primary's
-    width stand for it, where a circular orbit's undetected secondary would be. A
-    secondary so wide that its window would span half the orbit or more is no eclipse
-    but the broad light of reflection that a Gaussian took up (TIC 32150630: 0.7 of the
-    orbit wide, and no cadence was left out of eclipse): the primary's width stands for
-    its own (:func:`ebscan.survey.periods.secondary_or_primary_width`).
+    width stand for it, where a circular orbit's undetected secondary would be; the
+    primary's width also stands for a secondary's too wide to be an eclipse's
+    (:func:`ebscan.survey.periods.secondary_or_primary_width`: otherwise no cadence of
+    TIC 32150630 was out of eclipse).
     """
     if not np.isfinite(period):
         minima = np.asarray(eclipse_times, dtype=float)
